@@ -1,0 +1,43 @@
+"""bnsl-bayes: Bayesian fitting and extrapolation of Broken Neural Scaling Laws.
+
+The public API::
+
+    import bnsl_bayes as bb
+    curve = bb.datasets.load("four_digit_addition")
+    result = bb.fit(curve, breaks=1, seed=0)
+    result.predict([800, 1000, 2000])      # median, credible and predictive bands
+    result.data                            # ArviZ DataTree
+"""
+
+# NumPyro first: importing arviz before numpyro.distributions leaves the attribute
+# numpyro.distributions.distribution unset (numpyro 0.22, arviz 1.3), which numpyro itself uses.
+import numpyro  # noqa: F401, I001
+
+from . import datasets
+from .data import Curve, DataError
+from .fitting import fit
+from .law import bnsl
+from .result import Fit, SamplingWarning, load
+from .spec import ModelSpec, SpecError, available_models, load_spec
+
+__all__ = [
+    "Curve",
+    "DataError",
+    "Fit",
+    "ModelSpec",
+    "SamplingWarning",
+    "SpecError",
+    "available_models",
+    "bnsl",
+    "datasets",
+    "fit",
+    "load",
+    "load_spec",
+]
+
+try:
+    from importlib.metadata import version as _version
+
+    __version__ = _version("bnsl-bayes")
+except Exception:  # pragma: no cover - running from a source tree without install
+    __version__ = "0+unknown"

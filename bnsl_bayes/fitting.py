@@ -1,0 +1,237 @@
+"""``fit``: from data to a :class:`~bnsl_bayes.result.Fit` (validate, standardize, NUTS, DataTree).
+
+All checks on the input run here, before any JAX code is traced.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib.metadata import PackageNotFoundError, version
+from os import PathLike
+
+import arviz as az
+import numpy as np
+import xarray as xr
+from numpy.typing import ArrayLike
+
+from .data import Curve, DataError, NoiseSpace
+from .inference import SamplerConfig, run_nuts
+from .model import ModelData, Scaling, to_user_units
+from .predict import curve_draws, predictive_draws
+from .result import FORMAT_VERSION, Fit, json_attr
+from .spec import ModelSpec, SpecError, load_spec
+
+__all__ = ["fit", "resolve_model"]
+
+
+def _package_version() -> str:
+    try:
+        return version("bnsl-bayes")
+    except PackageNotFoundError:  # pragma: no cover - source tree without install
+        return "unknown"
+
+
+def resolve_model(breaks: int | None, model: str | PathLike | ModelSpec | None) -> ModelSpec:
+    """The specification named by ``model``, or the bundled ``bnsl-{breaks}``.
+
+    Raises
+    ------
+    SpecError
+        Unknown model, malformed file, or ``breaks`` that contradicts the model.
+    """
+    if isinstance(model, ModelSpec):
+        spec = model
+    elif model is not None:
+        spec = load_spec(model)
+    else:
+        if isinstance(breaks, bool) or not isinstance(breaks, int | np.integer) or breaks < 0:
+            raise SpecError(f"breaks = {breaks!r}: expected a whole number >= 0 (usually 1)")
+        try:
+            spec = load_spec(f"bnsl-{int(breaks)}")
+        except SpecError:
+            raise SpecError(
+                f"breaks = {breaks}: no bundled model bnsl-{breaks}; use breaks from 0 to 3 or "
+                f"pass model= the path of your own TOML with more breaks"
+            ) from None
+        return spec
+    if breaks is not None and breaks != spec.breaks:
+        raise SpecError(
+            f"breaks = {breaks} but model {spec.name!r} has {spec.breaks}; give one of the two"
+        )
+    return spec
+
+
+def _as_curve(curve_or_x, y, seeds, std) -> Curve:
+    if isinstance(curve_or_x, Curve):
+        if y is not None or seeds is not None or std is not None:
+            raise DataError("give either a Curve or arrays x, y (and seeds, std), not both")
+        return curve_or_x
+    if y is None:
+        raise DataError("fit(x, y): y is missing; pass y or a Curve")
+    return Curve.from_arrays(curve_or_x, y, seeds=seeds, std=std)
+
+
+def fit(
+    curve_or_x: Curve | ArrayLike,
+    y: ArrayLike | None = None,
+    *,
+    seeds: ArrayLike | None = None,
+    std: ArrayLike | None = None,
+    breaks: int | None = None,
+    model: str | PathLike | ModelSpec | None = None,
+    space: NoiseSpace | None = None,
+    seed: int = 0,
+    chains: int = 4,
+    warmup: int = 1000,
+    samples: int = 1000,
+    target_accept: float = 0.95,
+    max_tree_depth: int = 10,
+    dense_mass: bool = True,
+    check: bool = True,
+) -> Fit:
+    """Fit a Broken Neural Scaling Law by NUTS and return the posterior.
+
+    Parameters
+    ----------
+    curve_or_x : Curve or array_like
+        A :class:`~bnsl_bayes.data.Curve` (its held-out points are kept out of the fit), or the
+        x values (> 0).
+    y : array_like, optional
+        The metric, when ``curve_or_x`` is x. Rows at the same x are runs of one point.
+    seeds : array_like, optional
+        Number of runs averaged into each row (default 1).
+    std : array_like, optional
+        Per-run standard deviation of y at each row, used as information on the noise.
+    breaks : int, optional
+        Number of breaks: selects the bundled model ``bnsl-{breaks}`` (0 to 3; default 1). With
+        ``model`` it may be left out, or must equal the model's own number.
+    model : str, path or ModelSpec, optional
+        A bundled model name (``"bnsl-1"``) or the path of a TOML specification.
+    space : {"log", "linear"}, optional
+        Noise space: multiplicative noise on y (``"log"``, the default when every fitted y > 0)
+        or additive (``"linear"``, for metrics that can be 0 or negative).
+    seed : int
+        Seed of the PRNG key; the same seed gives the same posterior.
+    chains, warmup, samples : int
+        NUTS chains, warmup iterations and kept draws per chain.
+    target_accept : float
+        Target acceptance probability of step-size adaptation (higher = smaller steps).
+    max_tree_depth : int
+        Largest NUTS tree depth.
+    dense_mass : bool
+        Adapt a dense mass matrix (the parameters of a BNSL are strongly correlated).
+    check : bool
+        Warn (:class:`~bnsl_bayes.result.SamplingWarning`) on divergences, r_hat > 1.01 or
+        bulk ESS < 400.
+
+    Returns
+    -------
+    Fit
+
+    Raises
+    ------
+    DataError
+        Bad data (NaN, inf, x <= 0, y <= 0 in log space, seeds < 1, mismatched lengths, fewer
+        fit points than the law has parameters).
+    SpecError
+        Unknown model name or malformed model file.
+    ValueError
+        Bad sampler settings.
+    """
+    t0 = time.perf_counter()
+    curve = _as_curve(curve_or_x, y, seeds, std)
+    spec = resolve_model(1 if breaks is None and model is None else breaks, model)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed = {seed!r}: expected a whole number >= 0")
+    if space is None:
+        space = "log" if np.all(curve.y[curve.fit_mask] > 0) else "linear"
+    if space not in ("log", "linear"):
+        raise DataError(f"space = {space!r}: expected 'log' or 'linear'")
+    config = SamplerConfig(
+        chains=chains, warmup=warmup, samples=samples, target_accept=float(target_accept),
+        max_tree_depth=max_tree_depth, dense_mass=bool(dense_mass),
+    )
+    config.validate()
+    curve.check_fittable(n_params=spec.n_law_params, space=space, model=spec.name)
+
+    scaling = Scaling.from_curve(curve, space)
+    mdata = ModelData.from_curve(curve, scaling)
+    values, stats, warm_div = run_nuts(spec, space, mdata, config, int(seed))
+    dt = build_datatree(values, stats, spec=spec, scaling=scaling, curve=curve, seed=int(seed))
+    dt.attrs.update({
+        "sampler": json_attr(
+            {k: getattr(config, k) for k in config.__dataclass_fields__}),
+        "warmup_divergences": warm_div,
+        "time_s": time.perf_counter() - t0,
+    })
+    result = Fit(data=dt, spec=spec, scaling=scaling, curve=curve, seed=int(seed))
+    if check:
+        result.check(stacklevel=2)
+    return result
+
+
+def build_datatree(
+    values: dict[str, np.ndarray],
+    stats: dict[str, np.ndarray],
+    *,
+    spec: ModelSpec,
+    scaling: Scaling,
+    curve: Curve,
+    seed: int,
+) -> xr.DataTree:
+    """The ArviZ DataTree of a run: user-unit posterior, pointwise log likelihood, PPC, data."""
+    params = to_user_units(values, scaling, spec.breaks)
+    chains, draws = params["a"].shape
+    m = curve.fit_mask
+    x, y, n = curve.x[m], curve.y[m], curve.seeds[m]
+    flat = {k: v.reshape((chains * draws,) + v.shape[2:]) for k, v in params.items()}
+    mu = curve_draws(flat, x)
+    sd = flat["sigma"][:, None] / np.sqrt(n)[None, :]
+    if scaling.space == "log":
+        z = (np.log(y)[None, :] - np.log(mu)) / sd
+        loglik = -0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi) - np.log(y)[None, :]
+    else:
+        z = (y[None, :] - mu) / sd
+        loglik = -0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+    y_rep = predictive_draws(mu, flat["sigma"], scaling.space, n, np.random.default_rng([seed, 0]))
+    shape = (chains, draws, len(x))
+    posterior = {k: params[k] for k in ("a", "b", "log_b", "c0", "sigma")}
+    dims = {"y": ["point"], "x": ["point"], "seeds": ["point"], "std": ["point"]}
+    if spec.breaks:
+        posterior.update({k: params[k] for k in ("c", "d", "f")})
+        dims.update({k: ["break"] for k in ("c", "d", "f")})
+    attrs = {
+        "/": {
+            "bnsl_bayes_format": FORMAT_VERSION,
+            "bnsl_bayes_version": _package_version(),
+            "model": spec.name,
+            "breaks": spec.breaks,
+            "space": scaling.space,
+            "seed": seed,
+            "curve_name": curve.name,
+            "spec_toml": spec.to_toml(),
+            "scaling": json_attr(scaling.to_dict()),
+        }
+    }
+    dt = az.from_dict(
+        {
+            "posterior": posterior,
+            "sample_stats": stats,
+            "log_likelihood": {"y": loglik.reshape(shape)},
+            "posterior_predictive": {"y": y_rep.reshape(shape)},
+            "observed_data": {"y": y},
+            "constant_data": {"x": x, "seeds": n, "std": curve.std[m]},
+        },
+        dims=dims,
+        coords={"point": np.arange(len(x)), "break": np.arange(1, spec.breaks + 1)},
+        attrs=attrs,
+    )
+    dt.attrs.update(attrs["/"])
+    if curve.held_out.any():
+        h = curve.held_out
+        dt["held_out_data"] = xr.DataTree(xr.Dataset(
+            {"x": ("held_out_point", curve.x[h]), "y": ("held_out_point", curve.y[h]),
+             "seeds": ("held_out_point", curve.seeds[h]), "std": ("held_out_point", curve.std[h])},
+            coords={"held_out_point": np.arange(int(h.sum()))},
+        ))
+    return dt

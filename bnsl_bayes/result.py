@@ -1,0 +1,335 @@
+"""The result of a fit: posterior as an ArviZ DataTree, bands, parameters, save and load."""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+from numpy.typing import ArrayLike
+
+from .data import Curve, DataError
+from .model import Scaling
+from .predict import band_table, curve_draws, predictive_draws
+from .spec import ModelSpec, parse_spec
+
+__all__ = ["Fit", "SamplingWarning", "load"]
+
+LAW_PARAMS = ("a", "b", "c0", "c", "d", "f")
+FORMAT_VERSION = 1
+
+
+class SamplingWarning(UserWarning):
+    """NUTS reported a problem (divergences, r_hat > 1.01, low ESS): the bands may be wrong."""
+
+
+def _as_prob(prob: float) -> float:
+    if isinstance(prob, bool) or not isinstance(prob, int | float) or not 0 < prob < 1:
+        raise ValueError(f"prob = {prob!r}: expected a probability strictly between 0 and 1, "
+                         f"e.g. 0.9 for a central 90% band")
+    return float(prob)
+
+
+@dataclass(eq=False)
+class Fit:
+    """A fitted BNSL: the posterior and everything needed to predict from it.
+
+    Attributes
+    ----------
+    data : xarray.DataTree
+        ArviZ DataTree with groups ``posterior`` (law parameters in user units: a, b, log_b,
+        c0, c, d, f over dim ``break``, and sigma), ``sample_stats``, ``log_likelihood``,
+        ``posterior_predictive``, ``observed_data``, ``constant_data`` (x, seeds), and
+        ``predictions`` / ``predictions_constant_data`` after :meth:`predict`.
+    spec : ModelSpec
+        The model specification (priors on the standardized scale).
+    scaling : Scaling
+        The standardization of this curve.
+    curve : Curve
+        The data, fit and held-out points.
+    seed : int
+        Seed of the run; also seeds the noise draws of the predictive bands.
+    """
+
+    data: xr.DataTree
+    spec: ModelSpec
+    scaling: Scaling
+    curve: Curve
+    seed: int
+    _flat: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ posterior access
+    @property
+    def breaks(self) -> int:
+        """Number of breaks of the fitted form."""
+        return self.spec.breaks
+
+    @property
+    def space(self) -> str:
+        """Noise space, ``"log"`` or ``"linear"``."""
+        return self.scaling.space
+
+    def draws(self) -> dict[str, np.ndarray]:
+        """Posterior draws with chains stacked: scalars ``(S,)``, per-break ``(S, n)``."""
+        if self._flat is None:
+            post = self.data["posterior"]
+            out = {}
+            for name in ("a", "b", "log_b", "c0", "c", "d", "f", "sigma"):
+                arr = np.asarray(post[name].values, dtype=float)
+                out[name] = arr.reshape((-1,) + arr.shape[2:])
+            self._flat = out
+        return self._flat
+
+    def diagnostics(self) -> dict[str, float | int]:
+        """``max_r_hat``, ``min_ess_bulk`` and post-warmup ``divergences`` (rank-normalized)."""
+        names = ["a", "log_b", "c0", "sigma"] + (["c", "d", "f"] if self.breaks else [])
+        post = self.data["posterior"].to_dataset()[names]
+        rhat = az.rhat(post)
+        ess = az.ess(post, method="bulk")
+        max_rhat = max(float(np.nanmax(np.atleast_1d(rhat[v].values))) for v in names)
+        min_ess = min(float(np.nanmin(np.atleast_1d(ess[v].values))) for v in names)
+        div = int(np.asarray(self.data["sample_stats"]["diverging"].values).sum())
+        return {"max_r_hat": max_rhat, "min_ess_bulk": min_ess, "divergences": div}
+
+    def check(self, *, stacklevel: int = 2) -> list[str]:
+        """Warn (:class:`SamplingWarning`) on divergences, r_hat > 1.01 or bulk ESS < 400.
+
+        Returns
+        -------
+        list of str
+            The messages (empty when the run looks healthy).
+        """
+        d = self.diagnostics()
+        messages = []
+        if d["divergences"] > 0:
+            messages.append(
+                f"{d['divergences']} divergent transitions after warmup: the sampler missed part "
+                f"of the posterior and the bands may be too narrow. Fix: raise target_accept "
+                f"(e.g. fit(..., target_accept=0.99)), or fit fewer breaks."
+            )
+        if not d["max_r_hat"] <= 1.01:
+            messages.append(
+                f"max r_hat = {d['max_r_hat']:.3f} > 1.01: the chains disagree. Fix: run longer "
+                f"(warmup=2000, samples=2000) and check the trace plot for chains stuck in "
+                f"separate modes (then fit fewer breaks or give more points)."
+            )
+        if not d["min_ess_bulk"] >= 400:
+            messages.append(
+                f"min bulk ESS = {d['min_ess_bulk']:.0f} < 400: the posterior summaries are "
+                f"noisy. Fix: draw more samples (samples=2000 or more chains)."
+            )
+        for msg in messages:
+            warnings.warn(msg, SamplingWarning, stacklevel=stacklevel + 1)
+        return messages
+
+    # ------------------------------------------------------------------ summaries
+    def parameters(self, prob: float = 0.9) -> pd.DataFrame:
+        """Median and central ``prob`` band of each law parameter in the user's units.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``a, b, c0, c1, d1, f1, ..., sigma``; columns ``median, lo, hi``.
+        """
+        prob = _as_prob(prob)
+        q = [0.5, (1 - prob) / 2, (1 + prob) / 2]
+        d = self.draws()
+        rows = {}
+        for name in ("a", "b", "c0"):
+            rows[name] = np.quantile(d[name], q)
+        for i in range(self.breaks):
+            for name in ("c", "d", "f"):
+                rows[f"{name}{i + 1}"] = np.quantile(d[name][:, i], q)
+        rows["sigma"] = np.quantile(d["sigma"], q)
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["median", "lo", "hi"])
+
+    def summary(self, **kwargs) -> pd.DataFrame:
+        """``arviz.summary`` of the posterior (keywords are passed to it)."""
+        return az.summary(self.data, **kwargs)
+
+    # ------------------------------------------------------------------ prediction
+    def predict(
+        self,
+        x: ArrayLike,
+        *,
+        seeds: ArrayLike | int | None = None,
+        prob: float = 0.9,
+    ) -> pd.DataFrame:
+        """Median, credible band of the mean curve and predictive band at new x.
+
+        Parameters
+        ----------
+        x : array_like
+            Points to predict at (> 0, finite).
+        seeds : int or array_like, optional
+            Number of runs a new point would average over (default 1); scalar or one per x.
+        prob : float
+            Probability of the central, equal-tailed bands.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``x, median, mean_lo, mean_hi, pred_lo, pred_hi``, one row per x. The draws
+            are also stored in ``data["predictions"]`` (``mu`` and ``y``) with ``x`` and
+            ``seeds`` in ``data["predictions_constant_data"]``.
+        """
+        prob = _as_prob(prob)
+        xs, ks = _check_new_x(x, seeds)
+        d = self.draws()
+        mu = curve_draws(d, xs)
+        rng = np.random.default_rng([self.seed, 1])
+        y_new = predictive_draws(mu, d["sigma"], self.space, ks, rng)
+        chains = self.data["posterior"].sizes["chain"]
+        shape = (chains, -1, len(xs))
+        pred = xr.Dataset(
+            {"mu": (("chain", "draw", "pred_point"), mu.reshape(shape)),
+             "y": (("chain", "draw", "pred_point"), y_new.reshape(shape))},
+            coords={"chain": self.data["posterior"]["chain"].values,
+                    "draw": self.data["posterior"]["draw"].values,
+                    "pred_point": np.arange(len(xs))},
+        )
+        pcd = xr.Dataset({"x": ("pred_point", xs), "seeds": ("pred_point", ks)},
+                         coords={"pred_point": np.arange(len(xs))})
+        self.data["predictions"] = xr.DataTree(pred)
+        self.data["predictions_constant_data"] = xr.DataTree(pcd)
+        return band_table(xs, mu, y_new, prob)
+
+    # ------------------------------------------------------------------ reports
+    def plot(self, **kwargs):
+        """Plot data, posterior median and bands; see :func:`bnsl_bayes.plot.plot_fit`."""
+        from .plot import plot_fit
+
+        return plot_fit(self, **kwargs)
+
+    def report(self, prob: float = 0.9) -> str:
+        """A readable multi-line report: data, diagnostics and parameters."""
+        d = self.diagnostics()
+        n_fit = int(self.curve.fit_mask.sum())
+        lines = [
+            f"BNSL fit: model {self.spec.name} ({self.breaks} break(s)), {self.space} noise space",
+            f"data: {self.curve.name or 'curve'}: {n_fit} fit points, "
+            f"x in [{self.curve.x[self.curve.fit_mask].min():g}, "
+            f"{self.curve.x[self.curve.fit_mask].max():g}], "
+            f"{int(self.curve.held_out.sum())} held out",
+            f"sampler: {self.data['posterior'].sizes['chain']} chains x "
+            f"{self.data['posterior'].sizes['draw']} draws; divergences {d['divergences']}, "
+            f"max r_hat {d['max_r_hat']:.3f}, min bulk ESS {d['min_ess_bulk']:.0f}",
+            f"parameters (median and central {prob:.0%} band):",
+            self.parameters(prob).to_string(float_format=lambda v: f"{v:.6g}"),
+        ]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        n_fit = int(self.curve.fit_mask.sum())
+        return (f"<Fit {self.spec.name} on {self.curve.name or 'curve'!s}: {n_fit} fit points, "
+                f"{self.space} space>")
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | PathLike, *, overwrite: bool = False) -> Path:
+        """Write the fit to a NetCDF file (no pickle); :func:`load` reads it back.
+
+        Parameters
+        ----------
+        path : str or PathLike
+            Target file, conventionally ``*.nc``.
+        overwrite : bool
+            Replace an existing file. By default an existing file is never touched.
+
+        Returns
+        -------
+        pathlib.Path
+        """
+        path = Path(path)
+        if path.exists() and not overwrite:
+            raise FileExistsError(
+                f"{str(path)!r} exists; pass overwrite=True (CLI: choose another --out) to "
+                f"replace it"
+            )
+        if not path.parent.exists():
+            raise FileNotFoundError(f"folder {str(path.parent)!r} does not exist; create it first")
+        tmp = path.with_name(path.name + ".tmp")
+        self.data.to_netcdf(tmp, engine="h5netcdf")
+        tmp.replace(path)
+        return path
+
+
+def _check_new_x(x: ArrayLike, seeds: ArrayLike | int | None) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        xs = np.atleast_1d(np.asarray(x, dtype=float))
+    except (TypeError, ValueError):
+        raise DataError(f"x = {x!r}: expected numbers") from None
+    if xs.ndim != 1 or xs.size == 0:
+        raise DataError(f"x must be a non-empty 1-D list of numbers, got shape {xs.shape}")
+    bad = ~np.isfinite(xs) | (xs <= 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"x[{i}] = {xs[i]}: prediction points must be finite and > 0")
+    if seeds is None:
+        ks = np.ones_like(xs)
+    else:
+        ks = np.broadcast_to(np.asarray(seeds, dtype=float), xs.shape).astype(float)
+        bad = ~np.isfinite(ks) | (ks < 1) | (ks != np.round(ks))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"seeds = {ks[i]}: expected a whole number of runs >= 1")
+    return xs, ks
+
+
+def load(path: str | PathLike) -> Fit:
+    """Read a fit written by :meth:`Fit.save`.
+
+    Raises
+    ------
+    FileNotFoundError
+        No such file.
+    ValueError
+        The file is not a bnsl-bayes fit.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {str(path)!r}")
+    try:
+        dt = xr.open_datatree(path, engine="h5netcdf")
+        dt = dt.load()
+    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a fit file"
+        raise ValueError(f"{str(path)!r} is not a readable NetCDF fit file ({exc})") from None
+    attrs = dt.attrs
+    if "bnsl_bayes_format" not in attrs:
+        raise ValueError(f"{str(path)!r} was not written by bnsl-bayes (no bnsl_bayes_format)")
+    if int(attrs["bnsl_bayes_format"]) > FORMAT_VERSION:
+        raise ValueError(f"{str(path)!r} has format {attrs['bnsl_bayes_format']}, newer than "
+                         f"this bnsl-bayes reads ({FORMAT_VERSION}); upgrade bnsl-bayes")
+    spec = parse_spec(str(attrs["spec_toml"]), source=f"{path}:spec_toml")
+    scaling = Scaling(**json.loads(str(attrs["scaling"])))
+    curve = curve_from_tree(dt, str(attrs.get("curve_name", "")))
+    return Fit(data=dt, spec=spec, scaling=scaling, curve=curve, seed=int(attrs["seed"]))
+
+
+def curve_from_tree(dt: xr.DataTree, name: str) -> Curve:
+    """Rebuild the Curve (fit and held-out points) stored in a fit's DataTree."""
+    obs = dt["observed_data"]
+    const = dt["constant_data"]
+    parts = [(np.asarray(const["x"].values), np.asarray(obs["y"].values),
+              np.asarray(const["seeds"].values), np.asarray(const["std"].values),
+              np.zeros(obs.sizes["point"], dtype=bool))]
+    if "held_out_data" in dt.children:
+        h = dt["held_out_data"]
+        parts.append((np.asarray(h["x"].values), np.asarray(h["y"].values),
+                      np.asarray(h["seeds"].values), np.asarray(h["std"].values),
+                      np.ones(h.sizes["held_out_point"], dtype=bool)))
+    x, y, s, sd, ho = (np.concatenate(p) for p in zip(*parts, strict=True))
+    order = np.argsort(x, kind="stable")
+    return Curve(x[order], y[order], s[order], sd[order], ho[order], name)
+
+
+def json_attr(value: dict) -> str:
+    """JSON text for a file attribute (finite floats only)."""
+    return json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                       for k, v in value.items()})

@@ -1,0 +1,1 @@
+"""Bundled model specifications (TOML), shipped inside the wheel as ``bnsl_bayes.models``."""
