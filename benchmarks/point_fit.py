@@ -28,7 +28,7 @@ github.com/ethancaballero/broken_neural_scaling_laws (script
 
 Differences of this re-implementation (all deliberate, none changes the method):
 
-- The law is evaluated in log space with the softplus form of ``/work/shared/BNSL.md``,
+- The law is evaluated in log space with the softplus form of the BNSL notes (``BNSL.md``),
   vectorized over chunks of grid points (bounded memory), instead of one Python call per point.
 - ``f_i = 0`` (present in the reference grid) is evaluated as its limit ``f -> 0+``, a sharp
   break ``c_i * max(log x - log d_i, 0)``. In the reference script ``f1 = 0`` evaluates
@@ -85,7 +85,9 @@ __all__ = [
     "rmsle",
 ]
 
-DEFAULT_CSV = Path("/work/shared/data/bnsl_paper/four_digit_addition.csv")
+DEFAULT_CSV = (
+    Path(__file__).resolve().parent.parent / "bnsl_bayes" / "datasets" / "four_digit_addition.csv"
+)
 
 #: Names of the baseline forms understood by :func:`point_fit_baseline`.
 BASELINES = ("M1", "M2", "M3", "M4")

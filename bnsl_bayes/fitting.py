@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike
 
 from .data import Curve, DataError, NoiseSpace
 from .inference import SamplerConfig, run_nuts
-from .model import ModelData, Scaling, to_user_units
+from .model import ModelData, Scaling, draw_noise, to_user_units
 from .predict import curve_draws, predictive_draws
 from .result import FORMAT_VERSION, Fit, json_attr
 from .spec import ModelSpec, SpecError, load_spec
@@ -157,7 +157,8 @@ def fit(
     scaling = Scaling.from_curve(curve, space)
     mdata = ModelData.from_curve(curve, scaling)
     values, stats, warm_div = run_nuts(spec, space, mdata, config, int(seed))
-    dt = build_datatree(values, stats, spec=spec, scaling=scaling, curve=curve, seed=int(seed))
+    dt = build_datatree(values, stats, spec=spec, scaling=scaling, curve=curve, mdata=mdata,
+                        seed=int(seed))
     dt.attrs.update({
         "sampler": json_attr(
             {k: getattr(config, k) for k in config.__dataclass_fields__}),
@@ -177,15 +178,29 @@ def build_datatree(
     spec: ModelSpec,
     scaling: Scaling,
     curve: Curve,
+    mdata: ModelData,
     seed: int,
 ) -> xr.DataTree:
-    """The ArviZ DataTree of a run: user-unit posterior, pointwise log likelihood, PPC, data."""
+    """The ArviZ DataTree of a run: user-unit posterior, pointwise log likelihood, PPC, data.
+
+    The noise sd ``sigma`` (integrated out during sampling) is drawn here from its exact
+    conditional posterior given each curve.
+    """
     params = to_user_units(values, scaling, spec.breaks)
     chains, draws = params["a"].shape
     m = curve.fit_mask
     x, y, n = curve.x[m], curve.y[m], curve.seeds[m]
     flat = {k: v.reshape((chains * draws,) + v.shape[2:]) for k, v in params.items()}
     mu = curve_draws(flat, x)
+    if scaling.space == "log":
+        resid = np.log(y)[None, :] - np.log(mu)
+        unit = 1.0
+    else:
+        resid = (y[None, :] - mu) / scaling.y_scale
+        unit = scaling.y_scale
+    rng = np.random.default_rng([seed, 0])
+    flat["sigma"] = unit * draw_noise(resid, mdata, spec, rng)
+    params["sigma"] = flat["sigma"].reshape(chains, draws)
     sd = flat["sigma"][:, None] / np.sqrt(n)[None, :]
     if scaling.space == "log":
         z = (np.log(y)[None, :] - np.log(mu)) / sd
@@ -193,7 +208,7 @@ def build_datatree(
     else:
         z = (y[None, :] - mu) / sd
         loglik = -0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
-    y_rep = predictive_draws(mu, flat["sigma"], scaling.space, n, np.random.default_rng([seed, 0]))
+    y_rep = predictive_draws(mu, flat["sigma"], scaling.space, n, rng)
     shape = (chains, draws, len(x))
     posterior = {k: params[k] for k in ("a", "b", "log_b", "c0", "sigma")}
     dims = {"y": ["point"], "x": ["point"], "seeds": ["point"], "std": ["point"]}

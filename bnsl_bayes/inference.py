@@ -19,6 +19,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.flatten_util import ravel_pytree
+from jax.scipy.optimize import minimize
+from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
@@ -49,7 +52,13 @@ class SamplerConfig:
     dense_mass : bool
         Adapt a dense (True) or diagonal mass matrix.
     init_radius : float
-        Half-width of the uniform jitter of the initial points, in unconstrained units.
+        Half-width of the uniform spread of the optimizer's starting points around the prior
+        centre, in unconstrained units.
+    init_starts : int
+        Starting points of the multi-start posterior-mode search (BFGS) that places the chains;
+        each chain then starts at a draw from the Laplace approximation at the best mode, and
+        that approximation's covariance seeds the mass matrix. 0 starts the chains at the
+        prior centre plus uniform jitter of ``init_radius`` instead.
     regularize_mass : bool
         Shrink the adapted mass matrix towards 1e-3 * identity (NumPyro's default). Off here:
         the posterior scales of a BNSL span 1e-3 to 1 on the standardized axes and that shrinkage
@@ -62,14 +71,15 @@ class SamplerConfig:
     target_accept: float = 0.9
     max_tree_depth: int = 10
     dense_mass: bool = True
-    init_radius: float = 0.5
+    init_radius: float = 2.0
     regularize_mass: bool = False
+    init_starts: int = 32
 
     def validate(self) -> None:
         """Raise ValueError on settings NUTS cannot run with."""
-        for name in ("chains", "warmup", "samples", "max_tree_depth"):
+        for name in ("chains", "warmup", "samples", "max_tree_depth", "init_starts"):
             value = getattr(self, name)
-            low = 0 if name == "warmup" else 1
+            low = 0 if name in ("warmup", "init_starts") else 1
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
                 raise ValueError(f"{name} = {value!r}: expected a whole number >= {low}")
         if not 0.0 < self.target_accept < 1.0:
@@ -119,10 +129,53 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS")
     total = config.warmup + config.samples
 
-    def one_chain(key, z0, data):
+    flat_centre, unravel = ravel_pytree(centre)
+    dim = flat_centre.shape[0]
+
+    ordered = biject_to(constraints.ordered_vector)
+
+    def make_start(key):
+        """Prior centre plus uniform jitter; break locations sorted uniform over the data."""
+        keys = jax.random.split(key, len(centre) + 1)
+        z = {
+            k: c + jax.random.uniform(keys[i], c.shape, minval=-config.init_radius,
+                                      maxval=config.init_radius)
+            for i, (k, c) in enumerate(sorted(centre.items()))
+        }
+        if "break_location" in z:
+            v = jnp.sort(jax.random.uniform(keys[-1], (spec.breaks,), minval=-0.1, maxval=1.1))
+            z["break_location"] = ordered.inv(v)
+        return ravel_pytree(z)[0]
+
+    def find_mode(key, data):
+        """Multi-start BFGS on the potential; the best mode and its inverse Hessian."""
+        potential = potential_gen(data)
+
+        def objective(flat):
+            value = potential(unravel(flat))
+            return jnp.where(jnp.isfinite(value), value, 1e30)
+
+        starts = jax.vmap(make_start)(jax.random.split(key, config.init_starts))
+        res = jax.vmap(
+            lambda x0: minimize(objective, x0, method="BFGS", options={"maxiter": 500})
+        )(starts)
+        fun = jnp.where(jnp.isfinite(res.fun), res.fun, jnp.inf)
+        best = jnp.argmin(fun)
+        hess_inv = res.hess_inv[best]
+        hess_inv = 0.5 * (hess_inv + hess_inv.T)
+        # Keep a usable covariance even when BFGS's estimate is poor.
+        eigval, eigvec = jnp.linalg.eigh(hess_inv)
+        eigval = jnp.clip(eigval, 1e-10, 10.0)
+        ok = jnp.all(jnp.isfinite(res.x[best])) & jnp.all(jnp.isfinite(eigval))
+        mode = jnp.where(ok, res.x[best], flat_centre)
+        cov = jnp.where(ok, (eigvec * eigval) @ eigvec.T, jnp.eye(dim))
+        return mode, cov
+
+    def one_chain(key, z0, inverse_mass, data):
         state = init_kernel(
             z0,
             num_warmup=config.warmup,
+            inverse_mass_matrix=inverse_mass,
             target_accept_prob=config.target_accept,
             dense_mass=config.dense_mass,
             max_tree_depth=config.max_tree_depth,
@@ -147,17 +200,22 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
         return zs, stats
 
     def run(key, data):
-        k_init, k_run = jax.random.split(key)
-        keys_init = jax.random.split(k_init, config.chains)
-        z0 = {
-            k: c + jax.random.uniform(
-                jax.random.fold_in(keys_init[0], i), (config.chains,) + c.shape,
-                minval=-config.init_radius, maxval=config.init_radius,
+        k_mode, k_init, k_run = jax.random.split(key, 3)
+        if config.init_starts > 0:
+            mode, cov = find_mode(k_mode, data)
+            chol = jnp.linalg.cholesky(cov)
+            eps = jax.random.normal(k_init, (config.chains, dim))
+            flat0 = mode + eps @ chol.T
+            inverse_mass = cov if config.dense_mass else jnp.diag(cov)
+        else:
+            flat0 = flat_centre + jax.random.uniform(
+                k_init, (config.chains, dim), minval=-config.init_radius,
+                maxval=config.init_radius,
             )
-            for i, (k, c) in enumerate(sorted(centre.items()))
-        }
-        zs, stats = jax.vmap(one_chain, in_axes=(0, 0, None))(
-            jax.random.split(k_run, config.chains), z0, data
+            inverse_mass = jnp.eye(dim) if config.dense_mass else jnp.ones(dim)
+        z0 = jax.vmap(unravel)(flat0)
+        zs, stats = jax.vmap(one_chain, in_axes=(0, 0, None, None))(
+            jax.random.split(k_run, config.chains), z0, inverse_mass, data
         )
         warm_div = jnp.sum(stats["diverging"][:, : config.warmup])
         zs = jax.tree.map(lambda t: t[:, config.warmup :], zs)

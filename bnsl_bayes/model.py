@@ -14,7 +14,12 @@ data pin it, at the last fit point:
   everywhere; ``log_height`` (linear space): ``a' = level - exp(log_height)``;
 - ``slope0`` = c0 * W, ``slope_change`` = c_i * W, ``break_location`` = standardized log d_i
   (ordered), ``log_sharpness`` = log(f_i / W), with W = log x_last - log x_first;
-- ``noise``: per-seed sd, so point j has sd ``noise / sqrt(seeds_j)``.
+- the per-seed noise variance sigma^2 (point j has sd ``sigma / sqrt(seeds_j)``) has the
+  conjugate prior ``InverseGamma(alpha, beta)`` and is integrated out analytically: NUTS samples
+  the curve from its marginal posterior (a Student-t-like density in the residuals), which
+  removes the funnel between sigma and the curve (on the 4-digit-addition curve: 14-49
+  divergences per 4000 draws with sigma sampled, none marginalized). sigma is then drawn exactly
+  from its conditional ``InverseGamma`` given each curve (:func:`draw_noise`).
 
 ``b`` is then a deterministic function of the rest. The law itself comes from :mod:`.law`.
 """
@@ -31,12 +36,22 @@ import numpyro.distributions as dist
 from jax import nn
 from jax.scipy.special import gammaln
 from numpyro.distributions import constraints
+from numpyro.distributions.distribution import Unit
 
 from .data import Curve, NoiseSpace
 from .law import bnsl_log_power
 from .spec import ModelSpec
 
-__all__ = ["ModelData", "Scaling", "SortedIID", "bnsl_model", "to_user_units"]
+__all__ = [
+    "AsymptoteCoordinate",
+    "ModelData",
+    "Scaling",
+    "SortedIID",
+    "bnsl_model",
+    "draw_noise",
+    "marginal_log_likelihood",
+    "to_user_units",
+]
 
 
 class SortedIID(dist.Distribution):
@@ -217,7 +232,6 @@ def bnsl_model(data: ModelData, spec: ModelSpec, space: NoiseSpace) -> None:
         g = jnp.exp(log_g)
     else:
         s = v = g = jnp.zeros((0,))
-    sigma = numpyro.sample("noise", spec.prior("noise").build())
     if space == "log":
         w = numpyro.sample("asymptote", AsymptoteCoordinate(spec.prior("asymptote_fraction").build()))
         log1p_o = jnp.log1p(_odds(w))
@@ -227,16 +241,75 @@ def bnsl_model(data: ModelData, spec: ModelSpec, space: NoiseSpace) -> None:
         log_h = numpyro.sample("log_height", spec.prior("log_height").build())
         a = level - jnp.exp(log_h)
         mean = a + jnp.exp(standardized_log_power(data.u, log_h, s0, s, v, g))
-    with numpyro.plate("point", data.u.shape[0]):
-        numpyro.sample("y", dist.Normal(mean, sigma / data.sqrt_seeds), obs=data.obs)
-        # Per-run spread where known: (k-1) s^2 / sigma^2 ~ chi2(k-1), i.e. s^2 ~ Gamma.
-        known = data.std_dof > 0
-        dof = jnp.where(known, data.std_dof, 1.0)
-        numpyro.sample(
-            "std_info",
-            dist.Gamma(dof / 2.0, dof / (2.0 * sigma**2)).mask(known),
-            obs=jnp.where(known, data.std2, 1.0),
-        )
+    alpha, beta = noise_prior(spec)
+    _factor("y", marginal_log_likelihood(data.obs - mean, data, alpha, beta))
+
+
+def _factor(name: str, log_factor) -> None:
+    """``numpyro.factor`` without its lookup of ``numpyro.distributions.distribution``."""
+    unit = Unit(log_factor)
+    numpyro.sample(name, unit, obs=unit.sample(None), infer={"is_auxiliary": True})
+
+
+def noise_prior(spec: ModelSpec) -> tuple[float, float]:
+    """(alpha, beta) of the InverseGamma prior on the per-seed noise variance."""
+    params = dict(spec.prior("noise_variance").params)
+    return params["concentration"], params["rate"]
+
+
+def _noise_sufficient(resid, data: ModelData):
+    """Half the weighted residual sum of squares (plus the runs' spread) and its count."""
+    w = data.sqrt_seeds**2
+    known = data.std_dof > 0
+    rss = 0.5 * jnp.sum(w * resid**2, axis=-1) + 0.5 * jnp.sum(
+        jnp.where(known, data.std_dof * data.std2, 0.0)
+    )
+    count = 0.5 * resid.shape[-1] + 0.5 * jnp.sum(jnp.where(known, data.std_dof, 0.0))
+    return rss, count
+
+
+def marginal_log_likelihood(resid, data: ModelData, alpha: float, beta: float):
+    """log p(obs, spreads | curve) with sigma^2 ~ InverseGamma(alpha, beta) integrated out."""
+    rss, count = _noise_sufficient(resid, data)
+    known = data.std_dof > 0
+    k = jnp.where(known, data.std_dof, 2.0)
+    spread_const = jnp.sum(jnp.where(
+        known,
+        0.5 * k * jnp.log(0.5 * k) - gammaln(0.5 * k) + (0.5 * k - 1.0) * jnp.log(
+            jnp.where(known, data.std2, 1.0)),
+        0.0,
+    ))
+    gauss_const = jnp.sum(jnp.log(data.sqrt_seeds)) - 0.5 * resid.shape[-1] * jnp.log(2 * jnp.pi)
+    return (
+        gammaln(alpha + count) - gammaln(alpha) + alpha * jnp.log(beta)
+        - (alpha + count) * jnp.log(beta + rss) + gauss_const + spread_const
+    )
+
+
+def draw_noise(resid: np.ndarray, data: ModelData, spec: ModelSpec,
+               rng: np.random.Generator) -> np.ndarray:
+    """Exact draws of the per-seed noise sd (standardized units) given each curve.
+
+    Parameters
+    ----------
+    resid : numpy.ndarray
+        Standardized residuals ``obs - mean``, shape ``(S, N)``.
+    data : ModelData
+        The fit points.
+    spec : ModelSpec
+        Gives the InverseGamma prior.
+    rng : numpy.random.Generator
+        Source of the draws.
+
+    Returns
+    -------
+    numpy.ndarray
+        sigma, shape ``(S,)``.
+    """
+    alpha, beta = noise_prior(spec)
+    rss, count = (np.asarray(v) for v in _noise_sufficient(np.asarray(resid), data))
+    sigma2 = (beta + rss) / rng.gamma(alpha + count, 1.0, size=rss.shape)
+    return np.sqrt(sigma2)
 
 
 def to_user_units(params: dict, scaling: Scaling, breaks: int) -> dict[str, np.ndarray]:
@@ -245,8 +318,7 @@ def to_user_units(params: dict, scaling: Scaling, breaks: int) -> dict[str, np.n
     Returns
     -------
     dict
-        ``a, b, log_b, c0, sigma`` with the leading shape, and ``c, d, f`` with a trailing break
-        axis. ``sigma`` is per run: of log y in log space, in y units in linear space.
+        ``a, b, log_b, c0`` with the leading shape, and ``c, d, f`` with a trailing break axis.
     """
     w, lx0 = scaling.log_x_width, scaling.log_x0
     level = np.asarray(params["level"], dtype=float)
@@ -262,12 +334,10 @@ def to_user_units(params: dict, scaling: Scaling, breaks: int) -> dict[str, np.n
         o = np.asarray(_odds(np.asarray(params["asymptote"], dtype=float)))
         a = scaling.y_scale * o / (1.0 + o) * np.exp(level)
         log_p1 = np.log(scaling.y_scale) - np.log1p(o) + level
-        sigma = np.asarray(params["noise"], dtype=float)
     else:
         log_h = np.asarray(params["log_height"], dtype=float)
         a = scaling.y_shift + scaling.y_scale * (level - np.exp(log_h))
         log_p1 = np.log(scaling.y_scale) + log_h
-        sigma = scaling.y_scale * np.asarray(params["noise"], dtype=float)
     c0 = s0 / w
     c = s / w
     f = g * w
@@ -277,5 +347,4 @@ def to_user_units(params: dict, scaling: Scaling, breaks: int) -> dict[str, np.n
     log_b = log_p1 + c0 * log_x_last + np.sum(c * f * np.logaddexp(0.0, z_last), axis=-1)
     with np.errstate(over="ignore"):
         b = np.exp(log_b)
-    return {"a": a, "b": b, "log_b": log_b, "c0": c0, "c": c, "d": np.exp(log_d), "f": f,
-            "sigma": sigma}
+    return {"a": a, "b": b, "log_b": log_b, "c0": c0, "c": c, "d": np.exp(log_d), "f": f}

@@ -34,6 +34,7 @@ _DISTRIBUTIONS: dict[str, tuple[type, tuple[str, ...], str]] = {
     "LogNormal": (dist.LogNormal, ("loc", "scale"), "positive"),
     "Exponential": (dist.Exponential, ("rate",), "positive"),
     "Gamma": (dist.Gamma, ("concentration", "rate"), "positive"),
+    "InverseGamma": (dist.InverseGamma, ("concentration", "rate"), "positive"),
     "Beta": (dist.Beta, ("concentration1", "concentration0"), "unit"),
 }
 
@@ -47,7 +48,8 @@ _SITES: dict[str, tuple[str, str, str]] = {
     "slope_change": ("real", "breaks", "c_i times the log-x width of the fit range"),
     "break_location": ("real", "breaks", "log d_i on the standardized axis (fit range = [0, 1])"),
     "log_sharpness": ("real", "breaks", "log of f_i divided by the log-x width of the fit range"),
-    "noise": ("positive", "both", "per-seed noise scale (log space: of log y; linear: in spreads)"),
+    "noise_variance": ("positive", "both", "per-seed noise variance (log space: of log y; "
+                       "linear: in spreads squared); InverseGamma, integrated out analytically"),
 }
 
 _FORMS = ("bnsl",)
@@ -256,6 +258,9 @@ def _parse_prior(entry: object, site: str, fail) -> Prior:
                 and value <= 0:
             raise fail(f"prior {site!r}: {key} must be > 0, got {value!r}")
         params.append((key, float(value)))
+    if site == "noise_variance" and name != "InverseGamma":
+        raise fail(f"prior 'noise_variance' must be InverseGamma (the noise is integrated out "
+                   f"analytically, which needs this conjugate prior), got {name}")
     need = _SITES[site][0]
     if support != need:
         raise fail(f"prior {site!r} needs a distribution on the {need} line, but {name} lives on "

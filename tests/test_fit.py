@@ -1,0 +1,176 @@
+"""End-to-end properties of the Bayesian fit: recovery, bands, ArviZ output, save/load.
+
+Every fit uses a fixed seed. Fits are shared through module fixtures, and the sampler settings
+below are reused so that each (model, number of points) compiles once per session.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import jax
+import numpy as np
+import pytest
+
+import bnsl_bayes as bb
+
+# One budget for the fast tests (compiled once per shape).
+FAST = {"chains": 4, "warmup": 500, "samples": 500}
+
+TRUTH_1 = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
+X_SIM = np.geomspace(10.0, 1e4, 20)
+SIGMA = 0.05  # per-seed noise of log y
+
+
+def simulate(truth: dict, seeds: float, key: int, x: np.ndarray = X_SIM) -> bb.Curve:
+    with jax.enable_x64(True):
+        mu = np.asarray(bb.bnsl(x, **truth))
+    rng = np.random.default_rng(key)
+    y = mu * np.exp(SIGMA / np.sqrt(seeds) * rng.standard_normal(len(x)))
+    return bb.Curve.from_arrays(x, y, seeds=np.full(len(x), seeds), name=f"sim-{seeds:g}")
+
+
+@pytest.fixture(scope="module")
+def addition_fit() -> bb.Fit:
+    curve = bb.datasets.load("four_digit_addition")
+    return bb.fit(curve, seed=0, **FAST)
+
+
+@pytest.fixture(scope="module")
+def sim_fits() -> dict[float, bb.Fit]:
+    return {s: bb.fit(simulate(TRUTH_1, s, key=1), seed=1, **FAST) for s in (1.0, 1000.0)}
+
+
+def _covers(fit: bb.Fit, name: str, idx, truth: float, prob: float = 0.9) -> bool:
+    draws = fit.draws()[name]
+    draws = draws if idx is None else draws[:, idx]
+    lo, hi = np.quantile(draws, [(1 - prob) / 2, (1 + prob) / 2])
+    return lo <= truth <= hi
+
+
+def test_recovery_many_seeds_covers_truth(sim_fits):
+    fit = sim_fits[1000.0]
+    d = fit.diagnostics()
+    assert d["divergences"] == 0 and d["max_r_hat"] <= 1.01
+    for name in ("a", "c0"):
+        assert _covers(fit, name, None, TRUTH_1[name]), name
+    for name in ("c", "d", "f"):
+        assert _covers(fit, name, 0, TRUTH_1[name][0]), name
+    assert _covers(fit, "b", None, TRUTH_1["b"])
+    # the per-seed noise is recovered too
+    assert _covers(fit, "sigma", None, SIGMA)
+
+
+def test_few_seeds_give_wider_bands(sim_fits):
+    few, many = sim_fits[1.0].parameters(), sim_fits[1000.0].parameters()
+    width_few = few["hi"] - few["lo"]
+    width_many = many["hi"] - many["lo"]
+    for name in ("c0", "c1", "d1"):
+        assert width_few[name] > 2 * width_many[name], name
+    # and so are the extrapolation bands
+    x = [3e4, 1e5]
+    assert np.all(
+        sim_fits[1.0].predict(x)["mean_hi"] - sim_fits[1.0].predict(x)["mean_lo"]
+        > sim_fits[1000.0].predict(x)["mean_hi"] - sim_fits[1000.0].predict(x)["mean_lo"]
+    )
+
+
+def test_addition_bands_cover_held_out_and_widen(addition_fit):
+    curve = addition_fit.curve
+    held = curve.held_out
+    table = addition_fit.predict(curve.x[held], prob=0.9)
+    y = curve.y[held]
+    assert np.all((table["pred_lo"] <= y) & (y <= table["pred_hi"])), table
+    t = addition_fit.predict([500.0, 928.0, 2000.0])
+    width = (t["pred_hi"] - t["pred_lo"]).to_numpy()
+    assert width[0] < width[1] < width[2]
+    mean_width = (t["mean_hi"] - t["mean_lo"]).to_numpy()
+    assert mean_width[0] < mean_width[1] < mean_width[2]
+    # bands are ordered and contain the median
+    assert np.all(t["pred_lo"] <= t["mean_lo"]) and np.all(t["mean_hi"] <= t["pred_hi"])
+    assert np.all((t["mean_lo"] <= t["median"]) & (t["median"] <= t["mean_hi"]))
+
+
+def test_addition_parameters_near_paper_fit(addition_fit):
+    # The paper's point fit (data/README.md): c0 = 0.0551, c1 = 5.66, d1 = 612.6, f1 = 0.0592.
+    p = addition_fit.parameters(prob=0.99)
+    for name, value in {"c0": 0.0551, "c1": 5.66, "d1": 612.6, "f1": 0.0592}.items():
+        assert p.loc[name, "lo"] <= value <= p.loc[name, "hi"], (name, p.loc[name].to_dict())
+
+
+def test_datatree_groups_and_arviz(addition_fit):
+    dt = addition_fit.data
+    for group in ("posterior", "sample_stats", "log_likelihood", "posterior_predictive",
+                  "observed_data", "constant_data"):
+        assert group in dt.children, group
+    post = dt["posterior"]
+    assert set(post["c"].dims) == {"chain", "draw", "break"}
+    assert post.sizes["chain"] == FAST["chains"] and post.sizes["draw"] == FAST["samples"]
+    assert dt["log_likelihood"]["y"].dims == ("chain", "draw", "point")
+    assert dt["observed_data"]["y"].sizes["point"] == 14
+    np.testing.assert_array_equal(dt["constant_data"]["x"].values,
+                                  addition_fit.curve.x[addition_fit.curve.fit_mask])
+    for name in ("diverging", "tree_depth", "energy", "lp", "acceptance_rate", "step_size"):
+        assert name in dt["sample_stats"], name
+    summary = az.summary(dt, var_names=["a", "c0", "c", "d", "f"])
+    assert {"r_hat", "ess_bulk"} <= set(summary.columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Pareto k on 14 influential points
+        loo = az.loo(dt)
+    assert np.isfinite(loo["elpd"])
+    addition_fit.predict([1000.0, 2000.0], seeds=4)
+    assert dt["predictions"]["y"].sizes["pred_point"] == 2
+    np.testing.assert_array_equal(dt["predictions_constant_data"]["seeds"].values, [4, 4])
+
+
+def test_more_seeds_narrow_the_predictive_band(addition_fit):
+    one = addition_fit.predict([928.0], seeds=1)
+    many = addition_fit.predict([928.0], seeds=10_000)
+    assert (many["pred_hi"] - many["pred_lo"])[0] < (one["pred_hi"] - one["pred_lo"])[0]
+    # with very many seeds the predictive band approaches the band of the mean curve
+    np.testing.assert_allclose(many["pred_lo"], many["mean_lo"], rtol=2e-3)
+
+
+def test_save_load_round_trip(addition_fit, tmp_path):
+    path = addition_fit.save(tmp_path / "fit.nc")
+    again = bb.load(path)
+    x = [300.0, 800.0, 2000.0]
+    a, b = addition_fit.predict(x, seeds=3), again.predict(x, seeds=3)
+    np.testing.assert_array_equal(a.to_numpy(), b.to_numpy())
+    assert again.spec == addition_fit.spec
+    assert again.scaling == addition_fit.scaling
+    np.testing.assert_array_equal(again.curve.x, addition_fit.curve.x)
+    np.testing.assert_array_equal(again.curve.held_out, addition_fit.curve.held_out)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        addition_fit.save(path)
+    assert bb.load(path).predict(x, seeds=3).equals(b)  # the file is untouched
+
+
+def test_same_seed_same_posterior(addition_fit):
+    again = bb.fit(bb.datasets.load("four_digit_addition"), seed=0, **FAST)
+    for name in ("a", "c0", "c", "d", "f", "sigma"):
+        np.testing.assert_array_equal(again.data["posterior"][name].values,
+                                      addition_fit.data["posterior"][name].values)
+
+
+def test_linear_space_fit_recovers_negative_metric():
+    # A metric that crosses zero (e.g. a reward) needs the linear noise space.
+    x = np.geomspace(1.0, 1e3, 16)
+    with jax.enable_x64(True):
+        mu = np.asarray(bb.bnsl(x, a=-2.0, b=3.0, c0=0.5))
+    y = mu + 0.01 * np.random.default_rng(3).standard_normal(len(x))
+    fit = bb.fit(x, y, breaks=0, seed=3, **FAST)
+    assert fit.space == "linear"
+    p = fit.parameters()
+    assert p.loc["a", "lo"] <= -2.0 <= p.loc["a", "hi"]
+    assert p.loc["c0", "lo"] <= 0.5 <= p.loc["c0", "hi"]
+
+
+def test_load_rejects_foreign_files(tmp_path):
+    bad = tmp_path / "x.nc"
+    bad.write_bytes(b"not netcdf")
+    with pytest.raises(ValueError, match="not a readable NetCDF"):
+        bb.load(bad)
+    with pytest.raises(FileNotFoundError):
+        bb.load(tmp_path / "missing.nc")
