@@ -7,10 +7,12 @@ it, never a JAX traceback.
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 from dataclasses import dataclass, replace
 from os import PathLike
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -293,15 +295,31 @@ class Curve:
             The file is missing, empty or not a CSV table, or a column is missing or non-numeric.
         """
         label = name if name is not None else str(getattr(source, "name", source))
+        if hasattr(source, "read"):
+            text = source.read()
+        else:
+            path = Path(source)
+            if not path.exists():
+                raise DataError(f"no such file: {str(source)!r}; check the path")
+            if path.is_dir():
+                raise DataError(f"{str(source)!r} is a folder, not a CSV file")
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except UnicodeDecodeError:
+                raise DataError(f"{label!r} is not UTF-8 text; save the CSV as UTF-8") from None
+        if isinstance(text, bytes):
+            raise DataError(f"{label!r}: open the CSV in text mode, not binary")
+        header = next(csv.reader(io.StringIO(text)), [])
+        names = [h.strip() for h in header]
+        dup = sorted({h for h in names if names.count(h) > 1})
+        if dup:
+            raise DataError(f"{label!r}: duplicated column name(s) {dup}; give every column "
+                            f"its own name")
         try:
-            df = pd.read_csv(source, skipinitialspace=True)
-        except FileNotFoundError:
-            raise DataError(f"no such file: {str(source)!r}; check the path") from None
-        except IsADirectoryError:
-            raise DataError(f"{str(source)!r} is a folder, not a CSV file") from None
+            df = pd.read_csv(io.StringIO(text), skipinitialspace=True)
         except pd.errors.EmptyDataError:
             raise DataError(f"{label!r} is empty; give a CSV with a header row and data") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        except (pd.errors.ParserError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DataError(f"{label!r} is not a readable CSV table ({first})") from None
         if len(df) == 0:

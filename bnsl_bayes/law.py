@@ -54,8 +54,10 @@ def bnsl_log_power(
     out = log_b - c0 * log_x
     if c.shape[-1] == 0:
         return out
-    z = (log_x[..., None] - log_d) / f
-    return out - jnp.sum(c * f * nn.softplus(z), axis=-1)
+    # f * softplus(t / f) written without cancellation: max(t, 0) + f * softplus(-|t| / f)
+    t = log_x[..., None] - log_d
+    f_softplus = jnp.maximum(t, 0.0) + f * nn.softplus(-jnp.abs(t) / f)
+    return out - jnp.sum(c * f_softplus, axis=-1)
 
 
 def bnsl(

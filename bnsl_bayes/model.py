@@ -200,7 +200,7 @@ class ModelData(NamedTuple):
         else:
             obs = (y - scaling.y_shift) / scaling.y_scale
             sd_model = sd / scaling.y_scale
-        known = np.isfinite(sd_model) & (n >= 2)
+        known = np.isfinite(sd_model) & (sd_model > 0) & (n >= 2)
         return cls(
             u=np.asarray(scaling.u(x), dtype=float),
             obs=np.asarray(obs, dtype=float),
@@ -224,7 +224,9 @@ def bnsl_model(data: ModelData, spec: ModelSpec, space: NoiseSpace) -> None:
     level = numpyro.sample("level", spec.prior("level").build())
     s0 = numpyro.sample("slope0", spec.prior("slope0").build())
     if n > 0:
-        s = numpyro.sample("slope_change", spec.prior("slope_change").build().expand([n]).to_event(1))
+        s = numpyro.sample(
+            "slope_change", spec.prior("slope_change").build().expand([n]).to_event(1)
+        )
         v = numpyro.sample("break_location", SortedIID(spec.prior("break_location").build(), n))
         log_g = numpyro.sample(
             "log_sharpness", spec.prior("log_sharpness").build().expand([n]).to_event(1)
@@ -233,7 +235,8 @@ def bnsl_model(data: ModelData, spec: ModelSpec, space: NoiseSpace) -> None:
     else:
         s = v = g = jnp.zeros((0,))
     if space == "log":
-        w = numpyro.sample("asymptote", AsymptoteCoordinate(spec.prior("asymptote_fraction").build()))
+        prior_r = spec.prior("asymptote_fraction").build()
+        w = numpyro.sample("asymptote", AsymptoteCoordinate(prior_r))
         log1p_o = jnp.log1p(_odds(w))
         log_p = standardized_log_power(data.u, level - log1p_o, s0, s, v, g)
         mean = jnp.logaddexp(jnp.log(_odds(w)) - log1p_o + level, log_p)
@@ -331,7 +334,8 @@ def to_user_units(params: dict, scaling: Scaling, breaks: int) -> dict[str, np.n
     else:
         s = v = g = np.zeros(shape + (0,))
     if scaling.space == "log":
-        o = np.asarray(_odds(np.asarray(params["asymptote"], dtype=float)))
+        k = ODDS_SHARPNESS
+        o = np.logaddexp(0.0, k * np.asarray(params["asymptote"], dtype=float)) / k
         a = scaling.y_scale * o / (1.0 + o) * np.exp(level)
         log_p1 = np.log(scaling.y_scale) - np.log1p(o) + level
     else:

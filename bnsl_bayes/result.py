@@ -81,9 +81,14 @@ class Fit:
         if self._flat is None:
             post = self.data["posterior"]
             out = {}
-            for name in ("a", "b", "log_b", "c0", "c", "d", "f", "sigma"):
-                arr = np.asarray(post[name].values, dtype=float)
-                out[name] = arr.reshape((-1,) + arr.shape[2:])
+            for name in ("a", "b", "log_b", "c0", "sigma"):
+                out[name] = np.asarray(post[name].values, dtype=float).reshape(-1)
+            for name in ("c", "d", "f"):  # absent for 0 breaks
+                if name in post:
+                    arr = np.asarray(post[name].values, dtype=float)
+                    out[name] = arr.reshape((-1,) + arr.shape[2:])
+                else:
+                    out[name] = np.zeros((out["a"].size, 0))
             self._flat = out
         return self._flat
 

@@ -127,8 +127,8 @@ class ModelSpec:
     def to_toml(self) -> str:
         """TOML text that :func:`load_spec` reads back into an equal specification."""
         lines = [
-            f'name = "{self.name}"',
-            f'form = "{self.form}"',
+            f"name = {_toml_string(self.name)}",
+            f"form = {_toml_string(self.form)}",
             f"breaks = {self.breaks}",
             f"description = {_toml_string(self.description)}",
             "",
@@ -139,8 +139,16 @@ class ModelSpec:
 
 
 def _toml_string(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    """A TOML basic string: backslash and quote escaped, control characters as \\uXXXX."""
+    out = []
+    for ch in text:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def _models_dir() -> Path:
@@ -198,7 +206,9 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"model file {source!r} is not valid TOML ({exc}); fix its syntax") from None
+        raise SpecError(
+            f"model file {source!r} is not valid TOML ({exc}); fix its syntax"
+        ) from None
 
     def fail(msg: str) -> SpecError:
         return SpecError(f"model file {source!r}: {msg}")
@@ -243,7 +253,7 @@ def _parse_prior(entry: object, site: str, fail) -> Prior:
         raise fail(f"prior {site!r} must be an inline table like {{ dist = \"Normal\", loc = 0.0, "
                    f"scale = 1.0 }}, got {entry!r}")
     name = entry["dist"]
-    if name not in _DISTRIBUTIONS:
+    if not isinstance(name, str) or name not in _DISTRIBUTIONS:
         raise fail(f"prior {site!r}: unknown dist {name!r}; supported: {sorted(_DISTRIBUTIONS)}")
     _, required, support = _DISTRIBUTIONS[name]
     given = {k: v for k, v in entry.items() if k != "dist"}
@@ -252,7 +262,8 @@ def _parse_prior(entry: object, site: str, fail) -> Prior:
     params = []
     for key in required:
         value = given[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value):
             raise fail(f"prior {site!r}: {key} must be a finite number, got {value!r}")
         if key in ("scale", "df", "rate", "concentration", "concentration0", "concentration1") \
                 and value <= 0:
