@@ -1,0 +1,568 @@
+"""The ``bnsl-bayes`` command: fit, predict, plot, and list the bundled datasets and models.
+
+A thin layer over the public API (:func:`bnsl_bayes.fit`, :class:`bnsl_bayes.Fit`,
+:mod:`bnsl_bayes.datasets`). Results go to standard output, as a readable report or, with
+``--json``, as exactly one JSON object; warnings and status lines go to standard error. Bad input
+exits with status 2 and one line ``bnsl-bayes: error: ...`` on standard error.
+
+Examples
+--------
+::
+
+    bnsl-bayes fit dataset:four_digit_addition --plot fit.png
+    bnsl-bayes fit runs.csv --x params --y loss --seeds n --fit-upto 1e9 --json
+    cat runs.csv | bnsl-bayes fit - --out fit.nc
+    bnsl-bayes predict fit.nc --x 1e10,1e11 --seeds 5
+    bnsl-bayes plot fit.nc fit.png --scale linear
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+
+    from .data import Curve
+    from .result import Fit
+
+__all__ = ["main"]
+
+PROG = "bnsl-bayes"
+DATASET_PREFIX = "dataset:"
+#: Default prediction points past the last fit point, as factors of its x.
+PREDICT_FACTORS = (1.5, 2.0, 4.0)
+#: At most this many held-out x enter the default predictions (spread over the held-out range).
+MAX_HELD_OUT_PREDICT = 5
+#: Longer tables are shown by their first and last rows in the readable report.
+MAX_TABLE_ROWS = 20
+#: The column options that apply to CSV input only.
+_COLUMN_OPTIONS = ("x", "y", "seeds", "std", "split")
+
+
+class UsageError(ValueError):
+    """Options that do not go together (reported like any bad input: exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (exit status 2), as for any bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+
+
+# ---------------------------------------------------------------------------- helpers
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bnsl-bayes")
+    except PackageNotFoundError:  # pragma: no cover - source tree without install
+        return "0+unknown"
+
+
+def _fit_defaults() -> dict[str, Any]:
+    """The keyword defaults of :func:`bnsl_bayes.fit` (the CLI's defaults are the API's)."""
+    from .fitting import fit
+
+    return {k: v.default for k, v in inspect.signature(fit).parameters.items()}
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _say(message: str, stream: TextIO | None = None) -> None:
+    print(f"{PROG}: {_one_line(message)}", file=stream or sys.stderr, flush=True)
+
+
+def _x_list(text: str) -> list[float]:
+    """argparse type: ``"800,1e3, 2000"`` -> finite numbers > 0."""
+    parts = [p.strip() for p in text.split(",")]
+    if not text.strip() or any(not p for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated numbers, e.g. 800,1000,2000"
+        )
+    out = []
+    for p in parts:
+        try:
+            v = float(p)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{p!r} is not a number; expected comma-separated numbers, e.g. 800,1000,2000"
+            ) from None
+        if not (math.isfinite(v) and v > 0):
+            raise argparse.ArgumentTypeError(f"{p!r}: x must be a finite number > 0")
+        out.append(v)
+    return out
+
+
+def _prob(text: str) -> float:
+    """argparse type: a probability strictly between 0 and 1."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a probability strictly between 0 and 1, e.g. 0.9"
+        )
+    return v
+
+
+def _num(value: Any) -> float | None:
+    """A JSON-safe float (None for NaN and infinities)."""
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: (v if isinstance(v, bool) else _num(v)) for k, v in row.items()}
+        for row in table.to_dict(orient="records")
+    ]
+
+
+def _emit_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def _table_text(table: pd.DataFrame) -> str:
+    return table.to_string(index=False, float_format=lambda v: f"{v:.6g}",
+                           max_rows=MAX_TABLE_ROWS)
+
+
+def _check_new_file(path: str, *, option: str, overwrite: bool = True) -> None:
+    """Fail before any sampling when an output file cannot be written."""
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{option} {path!r} is a folder; give a file name")
+    if p.exists() and not overwrite:
+        raise FileExistsError(
+            f"{option} {path!r} exists; pass --overwrite to replace it or choose another name"
+        )
+    if not p.parent.is_dir():
+        raise FileNotFoundError(
+            f"{option} {path!r}: folder {str(p.parent)!r} does not exist; create it first"
+        )
+
+
+def _check_image_name(path: str, option: str) -> None:
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in kinds:
+        raise UsageError(
+            f"{option} {path!r}: unknown image type {suffix or '(none)'!r}; end the name with "
+            f"one of {', '.join('.' + k for k in sorted(kinds))} (e.g. fit.png)"
+        )
+    _check_new_file(path, option=option)
+
+
+def _save_figure(fig: Any, path: str) -> None:
+    import matplotlib.pyplot as plt
+
+    try:
+        fig.savefig(path, dpi=150)
+    finally:
+        plt.close(fig)
+
+
+def _use_agg() -> None:
+    """The command only writes files: draw with Agg, never open a window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+# ---------------------------------------------------------------------------- data
+def _load_curve(args: argparse.Namespace) -> Curve:
+    from . import datasets
+    from .data import Curve
+
+    source: str = args.data
+    if source.startswith(DATASET_PREFIX):
+        given = [f"--{o}" for o in _COLUMN_OPTIONS if getattr(args, o) is not None]
+        if given:
+            raise UsageError(
+                f"{', '.join(given)} name(s) CSV columns and do not apply to {source!r}; "
+                f"leave them out for a bundled dataset"
+            )
+        name = source[len(DATASET_PREFIX):]
+        loaded = datasets.load(name, fit_upto=args.fit_upto)
+        if not isinstance(loaded, Curve):
+            example = next(iter(loaded))
+            raise UsageError(
+                f"dataset {name!r} holds {len(loaded)} curves; fit one of them, e.g. "
+                f"'{DATASET_PREFIX}{name}/{example}' (keys: bnsl_bayes.datasets.load({name!r}))"
+            )
+        return loaded
+    columns = {o: getattr(args, o) for o in _COLUMN_OPTIONS}
+    columns["x"] = columns["x"] or "x"
+    columns["y"] = columns["y"] or "y"
+    if source == "-":
+        curve = Curve.from_csv(sys.stdin, name="stdin", **columns)
+    else:
+        curve = Curve.from_csv(source, **columns)
+    if args.fit_upto is not None:
+        curve = curve.fit_upto(args.fit_upto)
+    return curve
+
+
+def _default_predict_x(curve: Curve) -> list[float]:
+    """Held-out x (at most ``MAX_HELD_OUT_PREDICT``, spread evenly) and a few points past the
+    last fit point, sorted and distinct."""
+    import numpy as np
+
+    last = float(curve.x[curve.fit_mask].max())
+    held = np.sort(curve.x[curve.held_out])
+    if len(held) > MAX_HELD_OUT_PREDICT:
+        held = held[np.unique(np.linspace(0, len(held) - 1, MAX_HELD_OUT_PREDICT).round()
+                              .astype(int))]
+    xs = {float(v) for v in held}
+    xs.update(last * f for f in PREDICT_FACTORS)
+    return sorted(xs)
+
+
+def _held_out_table(fit: Fit, prob: float) -> pd.DataFrame | None:
+    import numpy as np
+
+    c = fit.curve
+    h = c.held_out
+    if not h.any():
+        return None
+    band = fit.predict(c.x[h], seeds=c.seeds[h], prob=prob)
+    y = c.y[h]
+    table = band[["x", "median", "pred_lo", "pred_hi"]].copy()
+    table.insert(1, "y", y)
+    table["covered"] = [bool(v) for v in (band["pred_lo"].to_numpy() <= y)
+                        & (y <= band["pred_hi"].to_numpy())]
+    table["seeds"] = np.asarray(c.seeds[h], dtype=int)
+    return table
+
+
+# ---------------------------------------------------------------------------- commands
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import bnsl_bayes as bb
+
+    if args.out is not None:
+        _check_new_file(args.out, option="--out", overwrite=args.overwrite)
+    if args.plot is not None:
+        _check_image_name(args.plot, "--plot")
+    curve = _load_curve(args)
+
+    options = {
+        k: getattr(args, k)
+        for k in ("breaks", "model", "space", "chains", "warmup", "samples", "target_accept")
+        if getattr(args, k) is not None
+    }
+    if sys.stderr.isatty() and not args.json:
+        default = _fit_defaults()
+        chains, warmup, samples = (
+            default[k] if getattr(args, k) is None else getattr(args, k)
+            for k in ("chains", "warmup", "samples")
+        )
+        _say(f"sampling {chains} chains x ({warmup} warmup + {samples} draws) on "
+             f"{int(curve.fit_mask.sum())} points (the first run of a model shape also "
+             f"compiles; about a minute)...")
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", bb.SamplingWarning)
+        fit = bb.fit(curve, seed=args.seed, **options)
+    time_s = time.perf_counter() - t0
+    for w in caught:
+        if issubclass(w.category, bb.SamplingWarning):
+            _say(f"warning: {w.message}")
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+    prob = args.prob
+    held = _held_out_table(fit, prob)
+    xs = args.predict if args.predict is not None else _default_predict_x(fit.curve)
+    preds = fit.predict(xs, prob=prob)
+    if args.out is not None:
+        fit.save(args.out, overwrite=args.overwrite)
+        _say(f"saved the fit to {args.out}")
+    if args.plot is not None:
+        _use_agg()
+        labels = {}
+        if not args.data.startswith(DATASET_PREFIX):
+            labels = {"xlabel": args.x or "x", "ylabel": args.y or "y"}
+        _save_figure(fit.plot(prob=prob, **labels), args.plot)
+        _say(f"wrote the plot to {args.plot}")
+
+    if args.json:
+        diag = fit.diagnostics()
+        params = fit.parameters(prob)
+        _emit_json({
+            "model": fit.spec.name,
+            "breaks": int(fit.breaks),
+            "n_fit": int(fit.curve.fit_mask.sum()),
+            "space": fit.space,
+            "curve": fit.curve.name,
+            "seed": int(fit.seed),
+            "prob": prob,
+            "diagnostics": {
+                "max_r_hat": _num(diag["max_r_hat"]),
+                "min_ess_bulk": _num(diag["min_ess_bulk"]),
+                "divergences": int(diag["divergences"]),
+            },
+            "parameters": {
+                name: {k: _num(row[k]) for k in ("median", "lo", "hi")}
+                for name, row in params.iterrows()
+            },
+            "predictions": _records(preds),
+            "held_out": [] if held is None else _records(held.drop(columns="seeds")),
+            "time_s": time_s,
+        })
+        return 0
+
+    out = [fit.report(prob), "",
+           f"predictions (median, {prob:.0%} band of the mean curve, {prob:.0%} band of a new "
+           f"point from 1 seed):",
+           _table_text(preds)]
+    if held is not None:
+        n_in = int(held["covered"].sum())
+        out += ["",
+                f"held-out points ({prob:.0%} predictive band of a new point from as many "
+                f"seeds as each):",
+                _table_text(held),
+                f"{n_in} of {len(held)} held-out points inside their {prob:.0%} predictive band"]
+    out.append(f"time: {time_s:.1f} s")
+    print("\n".join(out), flush=True)
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import bnsl_bayes as bb
+
+    fit = bb.load(args.fit)
+    table = fit.predict(args.x, seeds=args.seeds, prob=args.prob)
+    seeds = 1 if args.seeds is None else args.seeds
+    if args.json:
+        _emit_json({"model": fit.spec.name, "curve": fit.curve.name, "prob": args.prob,
+                    "seeds": seeds, "predictions": _records(table)})
+    else:
+        print(f"{fit!r}\npredictions (median, {args.prob:.0%} band of the mean curve, "
+              f"{args.prob:.0%} band of a new point from {seeds} seed(s)):\n"
+              f"{_table_text(table)}", flush=True)
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    import bnsl_bayes as bb
+
+    _check_image_name(args.image, "FILE")
+    fit = bb.load(args.fit)
+    _use_agg()
+    if args.trace:
+        from .plot import plot_trace
+
+        fig = plot_trace(fit)
+    else:
+        fig = fit.plot(prob=args.prob, seeds=args.seeds, scale=args.scale, extend=args.extend)
+    _save_figure(fig, args.image)
+    _say(f"wrote the plot to {args.image}")
+    return 0
+
+
+def _cmd_datasets(args: argparse.Namespace) -> int:
+    from . import datasets
+
+    desc = datasets.describe()
+    if args.json:
+        _emit_json(desc)
+    else:
+        width = max(map(len, desc))
+        lines = [f"{name:<{width}}  {text}" for name, text in desc.items()]
+        lines.append(f"\nfit one with: {PROG} fit {DATASET_PREFIX}NAME "
+                     f"(one Revisiting curve: {DATASET_PREFIX}revisiting/<Domain>/<Task>/<Model>)")
+        print("\n".join(lines), flush=True)
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .spec import available_models, load_spec
+
+    desc = {name: load_spec(name).description for name in available_models()}
+    if args.json:
+        _emit_json(desc)
+    else:
+        width = max(map(len, desc), default=0)
+        lines = [f"{name:<{width}}  {text}" for name, text in desc.items()]
+        lines.append(f"\nuse one with: {PROG} fit DATA --model NAME (or --model my-model.toml)")
+        print("\n".join(lines), flush=True)
+    return 0
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``bnsl-bayes`` and its subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog=PROG, formatter_class=fmt,
+        description="Bayesian fitting and extrapolation of Broken Neural Scaling Laws.",
+        epilog=f"Run '{PROG} COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # fit ---------------------------------------------------------------------
+    p = sub.add_parser(
+        "fit", formatter_class=fmt, help="fit a scaling curve and report the posterior",
+        description=(
+            "Fit a Broken Neural Scaling Law by NUTS and report the parameters, predictions and\n"
+            "the held-out points. DATA is a CSV file (one row per point or per run), '-' for\n"
+            "standard input, or dataset:NAME for a bundled curve (see 'bnsl-bayes datasets')."
+        ),
+        epilog=(
+            "examples:\n"
+            f"  {PROG} fit dataset:four_digit_addition --plot fit.png\n"
+            f"  {PROG} fit dataset:revisiting/IC/bird_5/MiX/B/16 --json\n"
+            f"  {PROG} fit runs.csv --x params --y loss --seeds n --fit-upto 1e9 --out fit.nc\n"
+            "\nSampling is one compiled call: the first fit of a model shape (model, noise\n"
+            "space, number of fit points, sampler settings) compiles first. JAX's own\n"
+            "JAX_COMPILATION_CACHE_DIR shortens this across runs."
+        ),
+    )
+    p.add_argument("data", metavar="DATA", help="CSV path, '-' (stdin) or dataset:NAME")
+    g = p.add_argument_group("CSV columns (not for dataset:NAME)")
+    g.add_argument("--x", metavar="COL", help="column of the scaled quantity (default: x)")
+    g.add_argument("--y", metavar="COL", help="column of the metric (default: y)")
+    g.add_argument("--seeds", metavar="COL",
+                   help="column with the number of runs behind each row (default: 1 each)")
+    g.add_argument("--std", metavar="COL", help="column with the per-run standard deviation")
+    g.add_argument("--split", metavar="COL",
+                   help="column saying which rows are fitted: fit/held_out, train/test or 1/0")
+    g = p.add_argument_group("model")
+    g.add_argument("--breaks", type=int, metavar="N",
+                   help="number of breaks: the bundled model bnsl-N (default: 1)")
+    g.add_argument("--model", metavar="NAME|PATH",
+                   help="a bundled model name (see 'bnsl-bayes models') or a .toml file")
+    g.add_argument("--space", choices=("log", "linear"),
+                   help="noise space (default: log when every fitted y > 0, else linear)")
+    g.add_argument("--fit-upto", type=float, metavar="X",
+                   help="fit only points with x <= X; the others are held out")
+    g = p.add_argument_group("output")
+    g.add_argument("--predict", type=_x_list, metavar="X1,X2,...",
+                   help="x at which to predict (default: the held-out x, at most 5 of them, "
+                        "and 1.5, 2 and 4 times the last fit x)")
+    g.add_argument("--prob", type=_prob, default=0.9, metavar="P",
+                   help="probability of the central bands (default: 0.9)")
+    g.add_argument("--plot", metavar="FILE.png", help="write a plot of the fit")
+    g.add_argument("--out", metavar="FIT.nc", help="save the fit (NetCDF) for predict and plot")
+    g.add_argument("--overwrite", action="store_true", help="let --out replace an existing file")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object on stdout and nothing else")
+    g = p.add_argument_group("sampler")
+    d = _fit_defaults()
+    g.add_argument("--seed", type=int, default=d["seed"],
+                   help=f"seed of the run (default: {d['seed']})")
+    g.add_argument("--chains", type=int, metavar="N", help=f"NUTS chains (default: {d['chains']})")
+    g.add_argument("--warmup", type=int, metavar="N",
+                   help=f"warmup iterations per chain (default: {d['warmup']})")
+    g.add_argument("--samples", type=int, metavar="N",
+                   help=f"draws per chain (default: {d['samples']})")
+    g.add_argument("--target-accept", type=float, metavar="P",
+                   help=f"target acceptance of the step size adaptation (default: "
+                        f"{d['target_accept']})")
+    p.set_defaults(func=_cmd_fit)
+
+    # predict -----------------------------------------------------------------
+    p = sub.add_parser(
+        "predict", help="predict from a saved fit",
+        description="Median, credible band of the mean curve and predictive band of a new point "
+                    "at new x, from a fit saved with 'bnsl-bayes fit ... --out FIT.nc'.",
+    )
+    p.add_argument("fit", metavar="FIT.nc", help="a fit saved with --out")
+    p.add_argument("--x", type=_x_list, required=True, metavar="X1,X2,...",
+                   help="x at which to predict")
+    p.add_argument("--seeds", type=int, metavar="K",
+                   help="runs a new point averages over, for the predictive band (default: 1)")
+    p.add_argument("--prob", type=_prob, default=0.9, metavar="P",
+                   help="probability of the central bands (default: 0.9)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_predict)
+
+    # plot --------------------------------------------------------------------
+    p = sub.add_parser(
+        "plot", help="plot a saved fit",
+        description="Plot a saved fit: fit points black, held-out green, posterior median red, "
+                    "the bands shaded; log-log axes unless --scale linear.",
+    )
+    p.add_argument("fit", metavar="FIT.nc", help="a fit saved with --out")
+    p.add_argument("image", metavar="FILE.png", help="image to write (png, pdf, svg, ...)")
+    p.add_argument("--scale", choices=("log", "linear"), default="log",
+                   help="axes: log-log (default) or linear-linear")
+    p.add_argument("--prob", type=_prob, default=0.9, metavar="P",
+                   help="probability of the bands (default: 0.9)")
+    p.add_argument("--seeds", type=int, metavar="K",
+                   help="runs a new point averages over, for the predictive band (default: the "
+                        "runs behind each data point when they agree, else 1)")
+    p.add_argument("--extend", type=float, default=4.0, metavar="F",
+                   help="draw the curve up to F times the last fit x (default: 4)")
+    p.add_argument("--trace", action="store_true",
+                   help="draw the ArviZ trace plot of the parameters instead")
+    p.set_defaults(func=_cmd_plot)
+
+    # datasets, models --------------------------------------------------------
+    p = sub.add_parser("datasets", help="list the bundled datasets",
+                       description="The bundled datasets, for 'bnsl-bayes fit dataset:NAME'.")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_datasets)
+    p = sub.add_parser("models", help="list the bundled model specifications",
+                       description="The bundled models, for 'bnsl-bayes fit DATA --model NAME'.")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_models)
+    return parser
+
+
+# ---------------------------------------------------------------------------- entry point
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``bnsl-bayes`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 on success, 2 on bad input or usage (one line on standard error), 130
+        when interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    try:
+        return args.func(args)
+    except (ValueError, OSError) as exc:
+        # DataError, SpecError, bad settings, FileExistsError, FileNotFoundError, ...
+        _say(f"error: {exc}")
+        return 2
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,371 @@
+"""Tests of the ``bnsl-bayes`` command, run as a real process (``python -m bnsl_bayes.cli``).
+
+Sampling budgets are tiny (2 chains x (150 + 150)), and every fit has the same shape (the 14 fit
+points of 4-digit addition, bnsl-1, log space), so each process compiles the sampler once. The
+processes that fit are started together and run while the test process fits the same curve
+through the Python API, to keep the wall time near that of one compilation.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bnsl_bayes as bb
+from bnsl_bayes.cli import main
+
+CLI = [sys.executable, "-m", "bnsl_bayes.cli"]
+BUDGET = ["--chains", "2", "--warmup", "150", "--samples", "150"]
+SEED = 3
+COLUMNS = ["--x", "training_set_size", "--y", "test_cross_entropy", "--split", "split"]
+HELD_OUT_X = [800.0, 864.0, 928.0]
+PARAMS = ["a", "b", "c0", "c1", "d1", "f1", "sigma"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+TIMEOUT = 900
+
+
+def _start(args: list[str], *, stdin: str | None = None, cwd: Path | None = None):
+    proc = subprocess.Popen(
+        [*CLI, *args], stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+    )
+    return proc, stdin
+
+
+def _finish(started) -> subprocess.CompletedProcess:
+    proc, stdin = started
+    out, err = proc.communicate(stdin, timeout=TIMEOUT)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None):
+    """Run the real command and wait for it."""
+    return _finish(_start(list(args), stdin=stdin, cwd=cwd))
+
+
+def csv_text() -> str:
+    """The bundled 4-digit addition table (columns training_set_size, test_cross_entropy,
+    split)."""
+    return files("bnsl_bayes.datasets").joinpath("four_digit_addition.csv").read_text("utf-8")
+
+
+def assert_one_error_line(res: subprocess.CompletedProcess, *, contains: str = "") -> str:
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert res.stdout == ""
+    assert "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert lines[0].startswith("bnsl-bayes") and ": error: " in lines[0]
+    assert contains.lower() in lines[0].lower(), lines[0]
+    return lines[0]
+
+
+def assert_close(got: float, want: float) -> None:
+    assert got == pytest.approx(want, rel=1e-9, abs=1e-300)
+
+
+# ---------------------------------------------------------------------------- shared runs
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A real fit of the bundled dataset (--json, --out, --plot) and the API's own fit."""
+    tmp = tmp_path_factory.mktemp("cli_runs")
+    dataset = _start(["fit", "dataset:four_digit_addition", "--json", "--seed", str(SEED),
+                      *BUDGET, "--out", str(tmp / "fit.nc"), "--plot", str(tmp / "fit.png")])
+    api = bb.fit(bb.datasets.load("four_digit_addition"), seed=SEED, chains=2, warmup=150,
+                 samples=150, check=False)
+    return {"dataset": _finish(dataset), "api": api, "tmp": tmp}
+
+
+def _json_of(res: subprocess.CompletedProcess) -> dict:
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    text = res.stdout
+    assert text.endswith("\n") and text.count("\n") == 1, "stdout must be one JSON line"
+    obj = json.loads(text)
+    assert isinstance(obj, dict)
+    return obj
+
+
+def test_fit_json_schema(runs):
+    obj = _json_of(runs["dataset"])
+    for key, kind in [("model", str), ("breaks", int), ("n_fit", int), ("space", str),
+                      ("diagnostics", dict), ("parameters", dict), ("predictions", list),
+                      ("held_out", list), ("time_s", float)]:
+        assert isinstance(obj[key], kind), key
+    assert obj["model"] == "bnsl-1" and obj["breaks"] == 1 and obj["space"] == "log"
+    assert obj["n_fit"] == 14
+    d = obj["diagnostics"]
+    assert set(d) == {"max_r_hat", "min_ess_bulk", "divergences"}
+    assert isinstance(d["max_r_hat"], float) and isinstance(d["min_ess_bulk"], float)
+    assert isinstance(d["divergences"], int) and not isinstance(d["divergences"], bool)
+    assert list(obj["parameters"]) == PARAMS
+    for name, p in obj["parameters"].items():
+        assert set(p) == {"median", "lo", "hi"}, name
+        assert p["lo"] <= p["median"] <= p["hi"], name
+    assert obj["predictions"], "a default prediction set"
+    for row in obj["predictions"]:
+        assert set(row) == {"x", "median", "mean_lo", "mean_hi", "pred_lo", "pred_hi"}
+        assert row["mean_lo"] <= row["median"] <= row["mean_hi"]
+        assert row["pred_lo"] < row["pred_hi"]
+    pred_x = [r["x"] for r in obj["predictions"]]
+    assert pred_x == sorted(pred_x) and set(HELD_OUT_X) <= set(pred_x)
+    assert max(pred_x) > 928, "predictions reach past the data by default"
+    assert [h["x"] for h in obj["held_out"]] == HELD_OUT_X
+    for h in obj["held_out"]:
+        assert set(h) == {"x", "y", "median", "pred_lo", "pred_hi", "covered"}
+        assert isinstance(h["covered"], bool)
+        assert h["covered"] == (h["pred_lo"] <= h["y"] <= h["pred_hi"])
+    assert obj["time_s"] > 0
+
+
+def test_fit_warnings_go_to_stderr_one_line_each(runs):
+    for line in runs["dataset"].stderr.splitlines():
+        assert line.startswith("bnsl-bayes: "), line
+        assert ": error: " not in line
+
+
+def test_fit_json_matches_python_api(runs):
+    obj = _json_of(runs["dataset"])
+    api = runs["api"]
+    table = api.parameters(0.9)
+    for name in PARAMS:
+        for col in ("median", "lo", "hi"):
+            assert_close(obj["parameters"][name][col], float(table.loc[name, col]))
+    diag = api.diagnostics()
+    assert obj["diagnostics"]["divergences"] == diag["divergences"]
+    assert_close(obj["diagnostics"]["max_r_hat"], diag["max_r_hat"])
+    assert_close(obj["diagnostics"]["min_ess_bulk"], diag["min_ess_bulk"])
+    xs = [r["x"] for r in obj["predictions"]]
+    want = api.predict(xs, prob=0.9)
+    for row, (_, ref) in zip(obj["predictions"], want.iterrows(), strict=True):
+        for col in ("x", "median", "mean_lo", "mean_hi", "pred_lo", "pred_hi"):
+            assert_close(row[col], float(ref[col]))
+    held = api.predict(HELD_OUT_X, seeds=1, prob=0.9)
+    for row, (_, ref) in zip(obj["held_out"], held.iterrows(), strict=True):
+        for col in ("median", "pred_lo", "pred_hi"):
+            assert_close(row[col], float(ref[col]))
+
+
+def test_fit_writes_plot_and_fit_file(runs):
+    obj = _json_of(runs["dataset"])
+    png = runs["tmp"] / "fit.png"
+    assert png.stat().st_size > 0 and png.read_bytes()[:8] == PNG_MAGIC
+    saved = bb.load(runs["tmp"] / "fit.nc")
+    assert saved.curve.name == "four_digit_addition"
+    assert_close(float(saved.parameters(0.9).loc["d1", "median"]),
+                 obj["parameters"]["d1"]["median"])
+
+
+def test_fit_from_stdin_matches_dataset(runs, monkeypatch, capsys):
+    """CSV on standard input (in-process: reuses the sampler compiled by the API fit)."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO(csv_text()))
+    code = main(["fit", "-", *COLUMNS, "--json", "--seed", str(SEED), *BUDGET])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.count("\n") == 1
+    from_stdin = json.loads(out)
+    from_dataset = _json_of(runs["dataset"])
+    assert from_stdin["n_fit"] == 14 and from_stdin["curve"] == "stdin"
+    for name in PARAMS:
+        for col in ("median", "lo", "hi"):
+            assert_close(from_stdin["parameters"][name][col],
+                         from_dataset["parameters"][name][col])
+    assert from_stdin["held_out"] == from_dataset["held_out"]
+    assert from_stdin["predictions"] == from_dataset["predictions"]
+
+
+def test_fit_from_csv_file_text_report(runs, tmp_path, monkeypatch, capsys):
+    """The CSV-file path, the readable report and the status line on a terminal (in-process:
+    reuses the compiled sampler)."""
+    path = tmp_path / "curve.csv"
+    path.write_text(csv_text(), encoding="utf-8")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code = main(["fit", str(path), *COLUMNS, "--seed", str(SEED), *BUDGET,
+                 "--predict", "1000,2000"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "model bnsl-1" in out and "14 fit points" in out
+    assert "predictions" in out and "held-out points" in out
+    assert " of 3 held-out points inside their 90% predictive band" in out
+    median_a = float(runs["api"].parameters(0.9).loc["a", "median"])
+    assert f"{median_a:.6g}" in out
+    status, *warned = err.splitlines()
+    assert status.startswith("bnsl-bayes: sampling 2 chains x (150 warmup + 150 draws)")
+    for line in warned:
+        assert line.startswith("bnsl-bayes: warning: "), line
+
+
+def test_predict_and_plot_from_saved_fit(runs, capsys):
+    tmp = runs["tmp"]
+    res = run_cli("predict", str(tmp / "fit.nc"), "--x", "800,2000", "--seeds", "4", "--json")
+    obj = _json_of(res)
+    want = bb.load(tmp / "fit.nc").predict([800, 2000], seeds=4, prob=0.9)
+    assert [r["x"] for r in obj["predictions"]] == [800.0, 2000.0]
+    for row, (_, ref) in zip(obj["predictions"], want.iterrows(), strict=True):
+        for col in ("median", "mean_lo", "mean_hi", "pred_lo", "pred_hi"):
+            assert_close(row[col], float(ref[col]))
+
+    res = run_cli("plot", str(tmp / "fit.nc"), str(tmp / "log.png"))
+    assert res.returncode == 0, res.stderr
+    data = (tmp / "log.png").read_bytes()
+    assert len(data) > 0 and data[:8] == PNG_MAGIC
+
+    # the other forms in-process
+    assert main(["predict", str(tmp / "fit.nc"), "--x", "800,2000", "--prob", "0.5"]) == 0
+    out = capsys.readouterr().out
+    assert "pred_hi" in out and "2000" in out and "50% band" in out
+    for name, extra in [("linear.png", ["--scale", "linear"]), ("trace.png", ["--trace"])]:
+        assert main(["plot", str(tmp / "fit.nc"), str(tmp / name), *extra]) == 0
+        data = (tmp / name).read_bytes()
+        assert len(data) > 0 and data[:8] == PNG_MAGIC
+
+
+def test_out_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "fit.nc"
+    target.write_bytes(b"keep me")
+    res = run_cli("fit", "dataset:four_digit_addition", "--out", str(target), *BUDGET)
+    assert_one_error_line(res, contains="--overwrite")
+    assert target.read_bytes() == b"keep me"
+
+
+# ---------------------------------------------------------------------------- bad input
+BAD_CSV = {
+    "missing_column": ("x,loss\n1,2\n2,1\n3,0.5\n", "no column 'y'"),
+    "non_numeric": ("x,y\n1,2\n2,abc\n3,1\n", "'abc' is not a number"),
+    "x_not_positive": ("x,y\n0,2\n2,1\n3,0.5\n", "x must be > 0"),
+    "nan": ("x,y\n1,2\n2,\n3,1\n", "finite"),
+    "too_few_points": ("x,y\n1,2\n2,1.5\n3,1.2\n", "at least 6"),
+}
+BAD_ARGS = {
+    "missing_file": (["fit", "no_such_file.csv"], "no such file"),
+    "unknown_model": (["fit", "dataset:four_digit_addition", "--model", "bnsl-99"],
+                      "unknown model"),
+    "unknown_dataset": (["fit", "dataset:no_such_data"], "unknown dataset"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_runs(tmp_path_factory):
+    """The bad-input commands as real processes, started at once (each imports and fails)."""
+    tmp = tmp_path_factory.mktemp("cli_bad")
+    started = {}
+    for name, (text, _) in BAD_CSV.items():
+        (tmp / f"{name}.csv").write_text(text, encoding="utf-8")
+        started[name] = _start(["fit", f"{name}.csv"], cwd=tmp)
+    for name, (args, _) in BAD_ARGS.items():
+        started[name] = _start(args, cwd=tmp)
+    return {name: _finish(s) for name, s in started.items()}
+
+
+@pytest.mark.parametrize("name", [*BAD_CSV, *BAD_ARGS])
+def test_bad_input_exits_2_with_one_line(bad_runs, name):
+    contains = BAD_CSV[name][1] if name in BAD_CSV else BAD_ARGS[name][1]
+    assert_one_error_line(bad_runs[name], contains=contains)
+
+
+MORE_BAD = {
+    "collection_not_curve": (["fit", "dataset:revisiting"], "holds 92 curves"),
+    "missing_fit_file": (["predict", "no_such_fit.nc", "--x", "1"], "no such file"),
+    "not_a_fit_file": (["plot", "bad.csv", "out.png"], "not a readable"),
+    "bad_predict_x": (["predict", "bad.csv", "--x", "1,oops"], "'oops' is not a number"),
+    "usage_no_command": ([], "required"),
+    "usage_missing_data": (["fit"], "required"),
+    "usage_bad_prob": (["fit", "bad.csv", "--prob", "1.5"], "probability"),
+    "usage_bad_space": (["fit", "bad.csv", "--space", "cubic"], "invalid choice"),
+    "bad_seed": (["fit", "bad.csv", "--seed", "-1"], "seed"),
+    "bad_chains": (["fit", "bad.csv", "--chains", "0", "--breaks", "0"], "chains"),
+    "bad_fit_upto": (["fit", "bad.csv", "--fit-upto", "-1"], "fit_upto"),
+    "too_many_breaks": (["fit", "bad.csv", "--breaks", "9"], "bnsl-9"),
+    "dataset_with_columns": (["fit", "dataset:four_digit_addition", "--x", "size"], "--x"),
+}
+
+
+@pytest.mark.parametrize("name", MORE_BAD)
+def test_more_bad_input_in_process(name, tmp_path, monkeypatch, capsys):
+    """Further bad input through ``main`` (same code path, without a process each)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.csv").write_text("x,y\n1,2\n2,1.5\n3,1.2\n4,1\n", encoding="utf-8")
+    args, contains = MORE_BAD[name]
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and ": error: " in lines[0], err
+    assert contains.lower() in lines[0].lower(), lines[0]
+
+
+def test_bad_stdin_exits_2(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("x,y\n1,2\n2,oops\n"))
+    assert main(["fit", "-"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'oops' is not a number" in err
+
+
+# ---------------------------------------------------------------------------- small commands
+def test_console_script_version():
+    script = Path(sys.executable).parent / ("bnsl-bayes" + (".exe" if os.name == "nt" else ""))
+    assert script.is_file(), f"console script missing next to {sys.executable}"
+    res = subprocess.run([str(script), "--version"], capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == f"bnsl-bayes {bb.__version__}"
+
+
+@pytest.mark.parametrize("command", [[], ["fit"], ["predict"], ["plot"], ["datasets"],
+                                     ["models"]])
+def test_help_on_every_command(command, capsys):
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: bnsl-bayes")
+
+
+def test_version_in_process(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"bnsl-bayes {bb.__version__}"
+
+
+def test_datasets_and_models_lists(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in bb.datasets.list():
+        assert name in out
+    assert main(["datasets", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == bb.datasets.describe()
+    assert main(["models", "--json"]) == 0
+    models = json.loads(capsys.readouterr().out)
+    assert list(models) == bb.available_models() and "bnsl-1" in models
+    assert all(isinstance(v, str) and v for v in models.values())
+    assert main(["models"]) == 0
+    assert "bnsl-1" in capsys.readouterr().out
+
+
+def test_bad_plot_name_fails_before_fitting(tmp_path, capsys):
+    assert main(["fit", "dataset:four_digit_addition", "--plot", str(tmp_path / "a.xyz")]) == 2
+    assert "unknown image type" in capsys.readouterr().err
+    assert main(["fit", "dataset:four_digit_addition",
+                 "--out", str(tmp_path / "no" / "fit.nc")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_predict_rejects_bad_seeds(runs, capsys):
+    assert main(["predict", str(runs["tmp"] / "fit.nc"), "--x", "1000", "--seeds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bnsl-bayes: error: ") and err.count("\n") == 1
+
+
+def test_default_predictions_include_held_out_and_beyond():
+    from bnsl_bayes.cli import _default_predict_x
+
+    curve = bb.datasets.load("four_digit_addition")
+    xs = _default_predict_x(curve)
+    assert xs == sorted(xs)
+    assert xs[:3] == HELD_OUT_X
+    np.testing.assert_allclose(xs[3:], [736 * 1.5, 736 * 2, 736 * 4])
