@@ -15,8 +15,9 @@ import pytest
 
 import bnsl_bayes as bb
 
-# One budget for the fast tests (compiled once per shape).
-FAST = {"chains": 4, "warmup": 500, "samples": 500}
+# One budget for the fast tests (compiled once per shape). Its diagnostics are checked only where a
+# test says so; the default budget's diagnostics are checked in test_default_settings_*.
+FAST = {"chains": 4, "warmup": 500, "samples": 500, "check": False}
 
 TRUTH_1 = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
 X_SIM = np.geomspace(10.0, 1e4, 20)
@@ -171,6 +172,25 @@ def test_parameter_coverage_rate():
     assert 0.78 <= rate <= 0.99, rate
 
 
+@pytest.fixture(scope="module")
+def addition_default_fit() -> bb.Fit:
+    return bb.fit(bb.datasets.load("four_digit_addition"), seed=0, check=False)
+
+
+@pytest.mark.slow
+def test_default_settings_on_addition_have_no_divergences(addition_default_fit):
+    assert addition_default_fit.diagnostics()["divergences"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="open: with seed 0 one chain lingers in the long tail "
+                   "towards a = 0 (max r_hat 1.022, bulk ESS 209); seeds 1-3 pass (1.005-1.006)")
+def test_default_settings_on_addition_converge(addition_default_fit):
+    d = addition_default_fit.diagnostics()
+    assert d["max_r_hat"] <= 1.01, d
+    assert d["min_ess_bulk"] >= 400, d
+
+
 def test_linear_space_fit_recovers_negative_metric():
     # A metric that crosses zero (e.g. a reward) needs the linear noise space.
     x = np.geomspace(1.0, 1e3, 16)
@@ -191,3 +211,17 @@ def test_load_rejects_foreign_files(tmp_path):
         bb.load(bad)
     with pytest.raises(FileNotFoundError):
         bb.load(tmp_path / "missing.nc")
+
+
+def test_sampling_problems_warn_with_the_fix(addition_fit, monkeypatch):
+    bad = {"max_r_hat": 1.05, "min_ess_bulk": 120.0, "divergences": 7}
+    monkeypatch.setattr(addition_fit, "diagnostics", lambda: bad)
+    with pytest.warns(bb.SamplingWarning) as record:
+        messages = addition_fit.check()
+    assert len(messages) == 3 and len(record) == 3
+    assert "7 divergent" in messages[0] and "target_accept" in messages[0]
+    assert "1.050" in messages[1] and "warmup=2000" in messages[1]
+    assert "120" in messages[2] and "samples=" in messages[2]
+    monkeypatch.setattr(addition_fit, "diagnostics",
+                        lambda: {"max_r_hat": 1.002, "min_ess_bulk": 900.0, "divergences": 0})
+    assert addition_fit.check() == []
