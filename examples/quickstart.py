@@ -38,8 +38,8 @@ def main(argv: list[str] | None = None) -> bb.Fit:
     held = curve.held_out
     table = fit.predict(list(curve.x[held]) + [1000.0, 1500.0, 2000.0], prob=0.9)
     table["y_held_out"] = list(curve.y[held]) + [float("nan")] * 3
-    table["covered"] = (table["pred_lo"] <= table["y_held_out"]) & (
-        table["y_held_out"] <= table["pred_hi"])
+    inside = (table["pred_lo"] <= table["y_held_out"]) & (table["y_held_out"] <= table["pred_hi"])
+    table["covered"] = inside.where(table["y_held_out"].notna(), None)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
     fig = fit.plot(prob=0.9)
