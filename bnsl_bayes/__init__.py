@@ -15,7 +15,7 @@ import numpyro  # noqa: F401, I001
 
 from . import datasets
 from .data import Curve, DataError
-from .fitting import fit
+from .fitting import fit, fit_many
 from .law import bnsl
 from .result import Fit, SamplingWarning, load
 from .spec import ModelSpec, SpecError, available_models, load_spec
@@ -31,6 +31,7 @@ __all__ = [
     "bnsl",
     "datasets",
     "fit",
+    "fit_many",
     "load",
     "load_spec",
 ]

@@ -6,6 +6,7 @@ All checks on the input run here, before any JAX code is traced.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from os import PathLike
 
@@ -15,13 +16,13 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from .data import Curve, DataError, NoiseSpace
-from .inference import SamplerConfig, run_nuts
+from .inference import SamplerConfig, run_nuts, run_nuts_batch
 from .model import ModelData, Scaling, draw_noise, to_user_units
 from .predict import curve_draws, predictive_draws
 from .result import FORMAT_VERSION, Fit, json_attr
 from .spec import ModelSpec, SpecError, load_spec
 
-__all__ = ["fit", "resolve_model"]
+__all__ = ["fit", "fit_many", "resolve_model"]
 
 
 def _package_version() -> str:
@@ -140,35 +141,142 @@ def fit(
     """
     t0 = time.perf_counter()
     curve = _as_curve(curve_or_x, y, seeds, std)
+    spec, config = _settings(breaks, model, seed, chains, warmup, samples, target_accept,
+                             max_tree_depth, dense_mass)
+    space, scaling, mdata = _prepare(curve, spec, space)
+    values, stats, warm_div = run_nuts(spec, space, mdata, config, int(seed))
+    result = _finish(values, stats, warm_div, spec=spec, config=config, scaling=scaling,
+                     curve=curve, mdata=mdata, seed=int(seed), time_s=time.perf_counter() - t0)
+    if check:
+        result.check(stacklevel=2)
+    return result
+
+
+def _settings(breaks, model, seed, chains, warmup, samples, target_accept, max_tree_depth,
+              dense_mass) -> tuple[ModelSpec, SamplerConfig]:
+    """The model and sampler settings of a fit, validated."""
     spec = resolve_model(1 if breaks is None and model is None else breaks, model)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed = {seed!r}: expected a whole number >= 0")
-    if space is None:
-        space = "log" if np.all(curve.y[curve.fit_mask] > 0) else "linear"
-    if space not in ("log", "linear"):
-        raise DataError(f"space = {space!r}: expected 'log' or 'linear'")
     config = SamplerConfig(
         chains=chains, warmup=warmup, samples=samples, target_accept=float(target_accept),
         max_tree_depth=max_tree_depth, dense_mass=bool(dense_mass),
     )
     config.validate()
-    curve.check_fittable(n_params=spec.n_law_params, space=space, model=spec.name)
+    return spec, config
 
+
+def _prepare(curve: Curve, spec: ModelSpec,
+             space: NoiseSpace | None) -> tuple[NoiseSpace, Scaling, ModelData]:
+    """Noise space, standardization and model arrays of one curve, after its checks."""
+    if space is None:
+        space = "log" if np.all(curve.y[curve.fit_mask] > 0) else "linear"
+    if space not in ("log", "linear"):
+        raise DataError(f"space = {space!r}: expected 'log' or 'linear'")
+    curve.check_fittable(n_params=spec.n_law_params, space=space, model=spec.name)
     scaling = Scaling.from_curve(curve, space)
-    mdata = ModelData.from_curve(curve, scaling)
-    values, stats, warm_div = run_nuts(spec, space, mdata, config, int(seed))
+    return space, scaling, ModelData.from_curve(curve, scaling)
+
+
+def _finish(values, stats, warm_div, *, spec, config, scaling, curve, mdata, seed,
+            time_s) -> Fit:
+    """The Fit of one sampled curve."""
     dt = build_datatree(values, stats, spec=spec, scaling=scaling, curve=curve, mdata=mdata,
-                        seed=int(seed))
+                        seed=seed)
     dt.attrs.update({
         "sampler": json_attr(
             {k: getattr(config, k) for k in config.__dataclass_fields__}),
         "warmup_divergences": warm_div,
-        "time_s": time.perf_counter() - t0,
+        "time_s": time_s,
     })
-    result = Fit(data=dt, spec=spec, scaling=scaling, curve=curve, seed=int(seed))
+    return Fit(data=dt, spec=spec, scaling=scaling, curve=curve, seed=seed)
+
+
+def fit_many(
+    curves: Iterable[Curve] | Mapping[str, Curve],
+    *,
+    breaks: int | None = None,
+    model: str | PathLike | ModelSpec | None = None,
+    space: NoiseSpace | None = None,
+    seed: int = 0,
+    chains: int = 4,
+    warmup: int = 1000,
+    samples: int = 1000,
+    target_accept: float = 0.95,
+    max_tree_depth: int = 10,
+    dense_mass: bool = True,
+    batch_size: int | None = None,
+    check: bool = True,
+) -> list[Fit]:
+    """Fit one BNSL form to many curves with one compiled sampler.
+
+    Curves are padded (with masked points) to a common length and the chains of all curves
+    of a batch run vectorized in one compiled call, compiled once per (form, noise space,
+    padded length, batch size, sampler settings) and reused across calls. Curve ``i`` is
+    fitted with seed ``seed + i``: ``fit_many(curves, seed=s)[i]`` draws the same posterior as
+    ``fit(curves[i], seed=s + i)``.
+
+    Parameters
+    ----------
+    curves : iterable of Curve, or mapping of name to Curve
+        The curves (held-out points of each are kept out of its fit). A mapping (such as
+        ``datasets.load("revisiting")``) is fitted in its iteration order.
+    breaks, model, space, chains, warmup, samples, target_accept, max_tree_depth, dense_mass
+        As in :func:`fit`, the same for every curve (``space=None`` picks per curve).
+    seed : int
+        Seed of the first curve; curve ``i`` uses ``seed + i``.
+    batch_size : int, optional
+        Curves per compiled call (default: all curves of one noise space at once). Smaller
+        batches use less memory; a vectorized NUTS step lasts as long as the deepest tree of
+        its batch.
+    check : bool
+        Warn (:class:`~bnsl_bayes.result.SamplingWarning`) per curve on divergences, r_hat >
+        1.01 or bulk ESS < 400.
+
+    Returns
+    -------
+    list of Fit
+        One per curve, in input order.
+
+    Raises
+    ------
+    DataError, SpecError, ValueError
+        As :func:`fit`; a bad curve is named by its position (and name) before anything runs.
+    """
+    t0 = time.perf_counter()
+    items = list(curves.values()) if isinstance(curves, Mapping) else list(curves)
+    spec, config = _settings(breaks, model, seed, chains, warmup, samples, target_accept,
+                             max_tree_depth, dense_mass)
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
+            batch_size, int | np.integer) or batch_size < 1):
+        raise ValueError(f"batch_size = {batch_size!r}: expected a whole number >= 1 or None")
+    prepared = []
+    for i, curve in enumerate(items):
+        if not isinstance(curve, Curve):
+            raise DataError(f"curves[{i}] is a {type(curve).__name__}: expected a Curve "
+                            f"(build one with Curve.from_arrays or Curve.from_csv)")
+        try:
+            prepared.append(_prepare(curve, spec, space))
+        except DataError as err:
+            label = f"curves[{i}]" + (f" ({curve.name!r})" if curve.name else "")
+            raise type(err)(f"{label}: {err}") from None
+    results: list[Fit | None] = [None] * len(items)
+    for sp in ("log", "linear"):
+        idx = [i for i, p in enumerate(prepared) if p[0] == sp]
+        if not idx:
+            continue
+        runs = run_nuts_batch(spec, sp, [prepared[i][2] for i in idx], config,
+                              [int(seed) + i for i in idx], batch=batch_size)
+        elapsed = (time.perf_counter() - t0) / len(items)
+        for i, (values, stats, warm_div) in zip(idx, runs, strict=True):
+            _, scaling, mdata = prepared[i]
+            results[i] = _finish(values, stats, warm_div, spec=spec, config=config,
+                                 scaling=scaling, curve=items[i], mdata=mdata,
+                                 seed=int(seed) + i, time_s=elapsed)
     if check:
-        result.check(stacklevel=2)
-    return result
+        for r in results:
+            r.check(stacklevel=2)
+    return results
 
 
 def build_datatree(

@@ -30,7 +30,7 @@ from .data import NoiseSpace
 from .model import ModelData, bnsl_model
 from .spec import ModelSpec
 
-__all__ = ["SamplerConfig", "run_nuts"]
+__all__ = ["SamplerConfig", "padded_length", "run_nuts", "run_nuts_batch", "trace_count"]
 
 
 @dataclass(frozen=True)
@@ -109,12 +109,30 @@ def _centre(spec: ModelSpec, site: str, space: NoiseSpace) -> np.ndarray:
     return np.full((n,), value) if site in ("slope_change", "log_sharpness") else np.array(value)
 
 
-@functools.lru_cache(maxsize=32)
-def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig):
-    """Build (and cache) the jitted sampler for one shape. Returns (run, centre_unconstrained)."""
+_TRACES = {"count": 0}
+
+
+def trace_count() -> int:
+    """How many times a sampler has been traced (compiled) in this process.
+
+    A fit of a new curve of an already seen shape must not raise it; tests use this to prove
+    that compiled samplers are reused.
+    """
+    return _TRACES["count"]
+
+
+def padded_length(n_points: int) -> int:
+    """The length curves are padded to: the next multiple of 8, so that curves of similar
+    lengths share one compiled sampler."""
+    return max(8, -(-int(n_points) // 8) * 8)
+
+
+def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig):
+    """The (unjitted) run ``(key, data) -> (values, stats, warmup_divergences)`` of one curve."""
     model = partial(bnsl_model, spec=spec, space=space)
     zeros = jnp.zeros(n_points)
-    dummy = ModelData(jnp.linspace(0.0, 1.0, n_points), zeros, jnp.ones(n_points), zeros, zeros)
+    ones = jnp.ones(n_points)
+    dummy = ModelData(jnp.linspace(0.0, 1.0, n_points), zeros, ones, zeros, zeros, ones)
     _, potential_gen, postprocess_gen, trace = initialize_model(
         jax.random.PRNGKey(0), model, model_args=(dummy,), dynamic_args=True
     )
@@ -200,6 +218,7 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
         return zs, stats
 
     def run(key, data):
+        _TRACES["count"] += 1  # Python side effect: runs once per trace, not per call
         k_mode, k_init, k_run = jax.random.split(key, 3)
         if config.init_starts > 0:
             mode, cov = find_mode(k_mode, data)
@@ -224,7 +243,78 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
         values = jax.vmap(jax.vmap(constrain))(zs)
         return values, stats, warm_div
 
-    return jax.jit(run)
+    return run
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
+              batch: int):
+    """The jitted sampler of ``batch`` curves of ``n_points`` (padded) points, cached.
+
+    One curve is a batch of one: ``fit`` and ``fit_many`` run the same program, so the same
+    curve and seed give the same draws through either.
+    """
+    return jax.jit(jax.vmap(_build(spec, space, n_points, config)))
+
+
+def run_nuts_batch(
+    spec: ModelSpec,
+    space: NoiseSpace,
+    data: list[ModelData],
+    config: SamplerConfig,
+    seeds: list[int],
+    batch: int | None = None,
+) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]]:
+    """Run NUTS on several curves with one compiled sampler (chains of all curves vectorized).
+
+    Parameters
+    ----------
+    spec, space : ModelSpec, {"log", "linear"}
+        The model.
+    data : list of ModelData
+        Standardized fit points of each curve (any lengths: each is padded with masked points
+        to :func:`padded_length` of the longest).
+    config : SamplerConfig
+        Sampler settings.
+    seeds : list of int
+        Seed of each curve's PRNG key (the only source of randomness).
+    batch : int, optional
+        Curves per compiled call (default: all). The last call is filled up with copies of
+        its first curve, whose results are dropped, so every call has the same shape.
+
+    Returns
+    -------
+    list of (draws, stats, warmup_divergences)
+        Per curve: standardized parameters, arrays of shape ``(chains, samples, ...)``; sample
+        statistics, arrays of shape ``(chains, samples)``; divergent transitions during warmup
+        (reported, not used).
+    """
+    if len(data) != len(seeds):
+        raise ValueError(f"{len(data)} curves but {len(seeds)} seeds: give one seed per curve")
+    if not data:
+        return []
+    batch = len(data) if batch is None else max(1, min(int(batch), len(data)))
+    length = padded_length(max(d.n_points for d in data))
+    padded = [d.padded(length) for d in data]
+    out = []
+    with jax.enable_x64(True):
+        run = _compiled(spec, space, length, config, batch)
+        for start in range(0, len(padded), batch):
+            chunk = padded[start:start + batch]
+            keys = [jax.random.PRNGKey(s) for s in seeds[start:start + batch]]
+            fill = batch - len(chunk)
+            chunk = chunk + [chunk[0]] * fill
+            keys = keys + [keys[0]] * fill
+            stacked = jax.tree.map(lambda *v: jnp.stack([jnp.asarray(x) for x in v]), *chunk)
+            values, stats, warm_div = run(jnp.stack(keys), stacked)
+            values = {k: np.asarray(v) for k, v in values.items()}
+            stats = {k: np.asarray(v) for k, v in stats.items()}
+            warm_div = np.asarray(warm_div)
+            for i in range(batch - fill):
+                st = {k: v[i] for k, v in stats.items()}
+                st["tree_depth"] = np.ceil(np.log2(st["n_steps"] + 1)).astype(np.int64)
+                out.append(({k: v[i] for k, v in values.items()}, st, int(warm_div[i])))
+    return out
 
 
 def run_nuts(
@@ -234,32 +324,11 @@ def run_nuts(
     config: SamplerConfig,
     seed: int,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
-    """Run NUTS on one curve.
-
-    Parameters
-    ----------
-    spec, space : ModelSpec, {"log", "linear"}
-        The model.
-    data : ModelData
-        Standardized fit points.
-    config : SamplerConfig
-        Sampler settings.
-    seed : int
-        Seed of the PRNG key (the only source of randomness).
+    """Run NUTS on one curve (a batch of one of :func:`run_nuts_batch`).
 
     Returns
     -------
-    draws : dict
-        Standardized parameters, arrays of shape ``(chains, samples, ...)``.
-    stats : dict
-        Sample statistics, arrays of shape ``(chains, samples)``.
-    warmup_divergences : int
-        Divergent transitions during warmup (reported, not used).
+    draws, stats, warmup_divergences
+        As one element of :func:`run_nuts_batch`.
     """
-    with jax.enable_x64(True):
-        run = _compiled(spec, space, int(data.u.shape[0]), config)
-        values, stats, warm_div = run(jax.random.PRNGKey(seed), data)
-        values = {k: np.asarray(v) for k, v in values.items()}
-        stats = {k: np.asarray(v) for k, v in stats.items()}
-    stats["tree_depth"] = np.ceil(np.log2(stats["n_steps"] + 1)).astype(np.int64)
-    return values, stats, int(warm_div)
+    return run_nuts_batch(spec, space, [data], config, [seed])[0]

@@ -54,9 +54,11 @@ def bnsl_log_power(
     out = log_b - c0 * log_x
     if c.shape[-1] == 0:
         return out
-    # f * softplus(t / f) written without cancellation: max(t, 0) + f * softplus(-|t| / f)
+    # f * softplus(t / f) written without cancellation: max(t, 0) + f * softplus(-|t| / f).
+    # -|t| as min(t, -t): JAX gives d|t|/dt = 1 at t = 0 but splits min's derivative evenly
+    # (as max's), so the derivative in x and d at x = d is sigmoid(0) = 1/2, not 0.
     t = log_x[..., None] - log_d
-    f_softplus = jnp.maximum(t, 0.0) + f * nn.softplus(-jnp.abs(t) / f)
+    f_softplus = jnp.maximum(t, 0.0) + f * nn.softplus(jnp.minimum(t, -t) / f)
     return out - jnp.sum(c * f_softplus, axis=-1)
 
 

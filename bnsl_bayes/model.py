@@ -181,6 +181,9 @@ class ModelData(NamedTuple):
         Squared per-run standard deviation in model units (0 where unknown).
     std_dof : array
         Degrees of freedom of that spread (seeds - 1 where known, else 0).
+    mask : array, optional
+        1 for a real point, 0 for padding (curves of different lengths share one compiled
+        sampler by padding to a common length); None means every point is real.
     """
 
     u: jnp.ndarray
@@ -188,6 +191,27 @@ class ModelData(NamedTuple):
     sqrt_seeds: jnp.ndarray
     std2: jnp.ndarray
     std_dof: jnp.ndarray
+    mask: jnp.ndarray | None = None
+
+    @property
+    def n_points(self) -> int:
+        """Length of the arrays (real points plus padding)."""
+        return int(np.shape(self.u)[-1])
+
+    def padded(self, length: int) -> ModelData:
+        """The same points followed by ``length - n`` masked padding points."""
+        n = self.n_points
+        if length < n:
+            raise ValueError(f"length = {length}: expected at least the {n} points of the data")
+        extra = length - n
+        mask = np.ones(n) if self.mask is None else np.asarray(self.mask, dtype=float)
+
+        def pad(v, fill):
+            return np.concatenate([np.asarray(v, dtype=float), np.full(extra, fill)])
+
+        # Padding sits at u = 1 with one seed and no spread; its mask removes it from the sums.
+        return ModelData(pad(self.u, 1.0), pad(self.obs, 0.0), pad(self.sqrt_seeds, 1.0),
+                         pad(self.std2, 0.0), pad(self.std_dof, 0.0), pad(mask, 0.0))
 
     @classmethod
     def from_curve(cls, curve: Curve, scaling: Scaling) -> ModelData:
@@ -264,11 +288,19 @@ def _noise_sufficient(resid, data: ModelData):
     """Half the weighted residual sum of squares (plus the runs' spread) and its count."""
     w = data.sqrt_seeds**2
     known = data.std_dof > 0
+    if data.mask is not None:
+        w = w * data.mask
+        resid = jnp.where(data.mask > 0, resid, 0.0)
     rss = 0.5 * jnp.sum(w * resid**2, axis=-1) + 0.5 * jnp.sum(
         jnp.where(known, data.std_dof * data.std2, 0.0)
     )
-    count = 0.5 * resid.shape[-1] + 0.5 * jnp.sum(jnp.where(known, data.std_dof, 0.0))
+    count = 0.5 * _count(data) + 0.5 * jnp.sum(jnp.where(known, data.std_dof, 0.0))
     return rss, count
+
+
+def _count(data: ModelData):
+    """Number of real (unmasked) points."""
+    return data.u.shape[-1] if data.mask is None else jnp.sum(data.mask)
 
 
 def marginal_log_likelihood(resid, data: ModelData, alpha: float, beta: float):
@@ -282,7 +314,7 @@ def marginal_log_likelihood(resid, data: ModelData, alpha: float, beta: float):
             jnp.where(known, data.std2, 1.0)),
         0.0,
     ))
-    gauss_const = jnp.sum(jnp.log(data.sqrt_seeds)) - 0.5 * resid.shape[-1] * jnp.log(2 * jnp.pi)
+    gauss_const = jnp.sum(jnp.log(data.sqrt_seeds)) - 0.5 * _count(data) * jnp.log(2 * jnp.pi)
     return (
         gammaln(alpha + count) - gammaln(alpha) + alpha * jnp.log(beta)
         - (alpha + count) * jnp.log(beta + rss) + gauss_const + spread_const

@@ -1,0 +1,122 @@
+"""``fit_many``: many curves through one compiled sampler, the same posteriors as ``fit``.
+
+The budget is test_fit's FAST, so the single-curve program (16 padded points, batch of one) is
+shared with test_fit and only the batch-of-two program is compiled here.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import bnsl_bayes as bb
+from bnsl_bayes import inference
+from bnsl_bayes.model import ModelData, Scaling, marginal_log_likelihood
+
+FAST = {"chains": 4, "warmup": 500, "samples": 500, "check": False}
+
+
+def _curves() -> list[bb.Curve]:
+    full = bb.datasets.load("four_digit_addition")
+    m = full.fit_mask
+    x, y = full.x[m], full.y[m]
+    rng = np.random.default_rng(3)
+    short = bb.Curve.from_arrays(x[:12], y[:12] * np.exp(0.003 * rng.standard_normal(12)),
+                                 name="short")
+    return [full, short]
+
+
+@pytest.fixture(scope="module")
+def many() -> list[bb.Fit]:
+    return bb.fit_many(_curves(), seed=5, **FAST)
+
+
+def _posterior(f: bb.Fit) -> dict[str, np.ndarray]:
+    return {k: f.data.posterior[k].values for k in ("a", "b", "c0", "c", "d", "f", "sigma")}
+
+
+def test_fit_many_equals_fit_curve_by_curve(many):
+    # Curve i gets seed + i; lengths 14 and 12 share the padded length 16 and one program.
+    assert [f.seed for f in many] == [5, 6]
+    single = bb.fit(_curves()[1], seed=6, **FAST)
+    for k, v in _posterior(single).items():
+        np.testing.assert_array_equal(v, _posterior(many[1])[k], err_msg=k)
+    np.testing.assert_array_equal(single.predict([500.0, 2000.0]).to_numpy(),
+                                  many[1].predict([500.0, 2000.0]).to_numpy())
+
+
+def test_fit_many_keeps_each_curve(many):
+    full, short = _curves()
+    assert many[0].data.observed_data["y"].shape == (14,)
+    assert many[1].data.observed_data["y"].shape == (12,)
+    assert "held_out_data" in many[0].data.children and "held_out_data" not in many[1].data
+    assert many[1].data.attrs["curve_name"] == "short"
+    # The padding points do not enter a fit: the log likelihood has one column per real point.
+    assert many[1].data.log_likelihood["y"].shape[-1] == 12
+
+
+def test_no_recompilation_for_same_shape(many):
+    before = inference.trace_count()
+    rng = np.random.default_rng(9)
+    others = [bb.Curve.from_arrays(c.x[c.fit_mask],
+                                   c.y[c.fit_mask] * np.exp(0.01 * rng.standard_normal(
+                                       int(c.fit_mask.sum())))) for c in _curves()]
+    again = bb.fit_many(others, seed=11, **FAST)
+    assert inference.trace_count() == before
+    assert not np.array_equal(again[0].data.posterior["a"].values,
+                              many[0].data.posterior["a"].values)
+
+
+def test_batch_size_does_not_change_draws(many):
+    # Two calls of the one-curve program give what one call of the two-curve program gave.
+    split = bb.fit_many(_curves(), seed=5, batch_size=1, **FAST)
+    for a, b in zip(split, many, strict=True):
+        np.testing.assert_array_equal(a.data.posterior["a"].values, b.data.posterior["a"].values)
+
+
+@pytest.mark.parametrize(
+    ("curves", "kwargs", "match"),
+    [
+        ([np.arange(3)], {}, r"curves\[0\] is a ndarray: expected a Curve"),
+        ([bb.Curve.from_arrays([1.0, 2.0, 3.0], [3.0, 2.0, 1.0], name="tiny")], {},
+         r"curves\[0\] \('tiny'\): .*fewer"),
+        ({"named": np.arange(3)}, {}, r"curves\[0\] is a ndarray"),
+        ([], {"batch_size": 0}, r"batch_size = 0"),
+        ([], {"breaks": 7}, r"breaks = 7"),
+        ([], {"seed": -1}, r"seed = -1"),
+    ],
+)
+def test_fit_many_bad_input_named_before_sampling(monkeypatch, curves, kwargs, match):
+    def boom(*args, **kw):  # pragma: no cover - reached only on a bug
+        raise AssertionError("sampling started")
+
+    monkeypatch.setattr(bb.fitting, "run_nuts_batch", boom)
+    with pytest.raises(ValueError, match=match):
+        bb.fit_many(curves, **kwargs)
+
+
+def test_fit_many_of_nothing_is_empty():
+    assert bb.fit_many([]) == []
+
+
+def test_padding_leaves_the_likelihood_unchanged():
+    curve = _curves()[1]
+    scaling = Scaling.from_curve(curve, "log")
+    data = ModelData.from_curve(curve, scaling)
+    rng = np.random.default_rng(0)
+    resid = 0.01 * rng.standard_normal(data.n_points)
+    padded = data.padded(20)
+    assert padded.n_points == 20 and float(np.sum(padded.mask)) == 12
+    junk = np.concatenate([resid, 5.0 * np.ones(8)])  # padding residuals must not count
+    with jax.enable_x64(True):
+        exact = float(marginal_log_likelihood(resid, data, 1.0, 1e-8))
+        masked = float(marginal_log_likelihood(junk, padded, 1.0, 1e-8))
+    assert masked == pytest.approx(exact, rel=1e-12)
+    with pytest.raises(ValueError, match="at least the 12 points"):
+        data.padded(10)
+
+
+def test_padded_length_buckets():
+    assert [inference.padded_length(n) for n in (1, 8, 9, 14, 16, 17, 300)] == [
+        8, 8, 16, 16, 16, 24, 304]
