@@ -16,6 +16,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from .data import Curve, DataError, NoiseSpace
+from .distributed import check_ray_address, run_batches_on_ray
 from .inference import SamplerConfig, run_nuts, run_nuts_batch
 from .model import ModelData, Scaling, draw_noise, to_user_units
 from .predict import curve_draws, predictive_draws
@@ -206,6 +207,7 @@ def fit_many(
     max_tree_depth: int = 10,
     dense_mass: bool = True,
     batch_size: int | None = None,
+    ray_address: str | None = None,
     check: bool = True,
 ) -> list[Fit]:
     """Fit one BNSL form to many curves with one compiled sampler.
@@ -229,6 +231,12 @@ def fit_many(
         Curves per compiled call (default: all curves of one noise space at once). Smaller
         batches use less memory; a vectorized NUTS step lasts as long as the deepest tree of
         its batch.
+    ray_address : str, optional
+        Spread the batches over a Ray cluster: ``"local"`` (start or reuse one on this
+        machine) or a cluster address (``"auto"``, ``"ray://head:10001"``); needs the ``ray``
+        extra. The default batch is then the curves split evenly over the cluster's CPUs.
+        The draws are the same as without Ray: a curve's draws depend on its data, seed and
+        settings only.
     check : bool
         Warn (:class:`~bnsl_bayes.result.SamplingWarning`) per curve on divergences, r_hat >
         1.01 or bulk ESS < 400.
@@ -250,6 +258,8 @@ def fit_many(
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
             batch_size, int | np.integer) or batch_size < 1):
         raise ValueError(f"batch_size = {batch_size!r}: expected a whole number >= 1 or None")
+    if ray_address is not None:
+        check_ray_address(ray_address)
     prepared = []
     for i, curve in enumerate(items):
         if not isinstance(curve, Curve):
@@ -265,8 +275,12 @@ def fit_many(
         idx = [i for i, p in enumerate(prepared) if p[0] == sp]
         if not idx:
             continue
-        runs = run_nuts_batch(spec, sp, [prepared[i][2] for i in idx], config,
-                              [int(seed) + i for i in idx], batch=batch_size)
+        data = [prepared[i][2] for i in idx]
+        seeds = [int(seed) + i for i in idx]
+        if ray_address is None:
+            runs = run_nuts_batch(spec, sp, data, config, seeds, batch=batch_size)
+        else:
+            runs = run_batches_on_ray(ray_address, spec, sp, data, config, seeds, batch_size)
         elapsed = (time.perf_counter() - t0) / len(items)
         for i, (values, stats, warm_div) in zip(idx, runs, strict=True):
             _, scaling, mdata = prepared[i]
