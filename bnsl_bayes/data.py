@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
@@ -28,17 +29,28 @@ class DataError(ValueError):
     """User data that cannot be fitted as given."""
 
 
+def _short_repr(v: object, limit: int = 40) -> str:
+    text = repr(v)
+    return text if len(text) <= limit else f"{text[:limit - 3]}..."
+
+
 def _as_float_array(values: ArrayLike, name: str) -> np.ndarray:
+    # OverflowError: a Python int beyond float64 (a 400-digit integer in a CSV cell)
     try:
         arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raw = np.asarray(values, dtype=object).ravel()
         for i, v in enumerate(raw):
             try:
                 float(v)
+            except OverflowError:
+                raise DataError(
+                    f"{name}[{i}] = {_short_repr(v)} is too large for a float64 number "
+                    f"(|value| < 1.8e308); rescale the {name} column"
+                ) from None
             except (TypeError, ValueError):
                 raise DataError(
-                    f"{name}[{i}] = {v!r} is not a number; give numeric values "
+                    f"{name}[{i}] = {_short_repr(v)} is not a number; give numeric values "
                     f"(check the {name} column for text or stray characters)"
                 ) from None
         raise DataError(f"{name} could not be read as numbers") from None
@@ -53,6 +65,82 @@ def _first_bad(arr: np.ndarray, bad: np.ndarray) -> tuple[int, float]:
     i = int(np.flatnonzero(bad)[0])
     return i, float(arr[i])
 
+
+
+def read_table(source: str | PathLike | io.TextIOBase, *, name: str | None = None) -> pd.DataFrame:
+    """Read a CSV file or text stream into a DataFrame, with clear errors.
+
+    Parameters
+    ----------
+    source : str, path or text stream
+        The CSV (UTF-8, a header row, comma-separated).
+    name : str, optional
+        A label for error messages (default: the path or the stream's name).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    DataError
+        The file is missing, a folder, empty, not UTF-8 or not a CSV table; duplicated column
+        names; a row with more fields than the header.
+    """
+    label = name if name is not None else str(getattr(source, "name", source))
+    if hasattr(source, "read"):
+        try:
+            text = source.read()
+        except UnicodeDecodeError:  # e.g. binary data on standard input
+            raise DataError(f"{label!r} is not UTF-8 text; save the CSV as UTF-8") from None
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise DataError(f"no such file: {str(source)!r}; check the path")
+        if path.is_dir():
+            raise DataError(f"{str(source)!r} is a folder, not a CSV file")
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError:
+            raise DataError(f"{label!r} is not UTF-8 text; save the CSV as UTF-8") from None
+    if isinstance(text, bytes):
+        raise DataError(f"{label!r}: open the CSV in text mode, not binary")
+    try:  # bytes that were not UTF-8, kept as lone surrogates (stdin's surrogateescape)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataError(f"{label!r} is not UTF-8 text; save the CSV as UTF-8") from None
+    try:  # newline=None: old Mac line ends (\r) as pandas reads them
+        header = next(csv.reader(io.StringIO(text, newline=None)), [])
+    except csv.Error as exc:  # a field past csv's size limit, ...
+        raise DataError(f"{label!r} is not a readable CSV table ({exc})") from None
+    names = [h.strip() for h in header]
+    dup = sorted({h for h in names if names.count(h) > 1})
+    if dup:
+        raise DataError(f"{label!r}: duplicated column name(s) {dup}; give every column "
+                        f"its own name")
+    try:
+        # index_col=False: rows with more fields than the header are an error, not a
+        # silent shift of every column by one (pandas' implicit index column)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), skipinitialspace=True, index_col=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{label!r} is empty; give a CSV with a header row and data") from None
+    except pd.errors.ParserWarning:
+        raise DataError(f"{label!r}: a row has more fields than the header "
+                        f"({len(header)} column(s)); remove the extra values or name "
+                        f"every column in the header") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{label!r} is not a readable CSV table ({first})") from None
+    if len(df) == 0:
+        raise DataError(f"{label!r} has a header but no data rows")
+    if len(df.columns) == 1:
+        sep = next((c for c in ";\t|" if c in str(df.columns[0])), None)
+        if sep is not None:
+            raise DataError(f"{label!r} has one column {_short_repr(df.columns[0])}: the "
+                            f"values seem separated by {sep!r}; save the table with commas")
+    return df
 
 @dataclass(frozen=True, eq=False)
 class Curve:
@@ -181,8 +269,17 @@ class Curve:
             ha = np.zeros(len(xa), dtype=bool)
         else:
             ha = np.asarray(held_out)
+            if ha.ndim != 1:
+                raise DataError(f"held_out must be one-dimensional, got shape {ha.shape}; give "
+                                f"one True/False per row")
             if ha.shape != xa.shape:
                 raise DataError(f"held_out has {ha.size} values but x has {len(xa)}")
+            # strings such as "no" would all be True under astype(bool): only bools and 0/1
+            if ha.dtype != bool:
+                for i, v in enumerate(ha.tolist()):
+                    if not (isinstance(v, bool) or (isinstance(v, int | float) and v in (0, 1))):
+                        raise DataError(f"held_out[{i}] = {_short_repr(v)}: expected True/False "
+                                        f"(or 1/0), True for rows kept out of the fit")
             ha = ha.astype(bool)
         return cls._aggregate(xa, ya, sa, da, ha, name)
 
@@ -295,35 +392,7 @@ class Curve:
             The file is missing, empty or not a CSV table, or a column is missing or non-numeric.
         """
         label = name if name is not None else str(getattr(source, "name", source))
-        if hasattr(source, "read"):
-            text = source.read()
-        else:
-            path = Path(source)
-            if not path.exists():
-                raise DataError(f"no such file: {str(source)!r}; check the path")
-            if path.is_dir():
-                raise DataError(f"{str(source)!r} is a folder, not a CSV file")
-            try:
-                text = path.read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError:
-                raise DataError(f"{label!r} is not UTF-8 text; save the CSV as UTF-8") from None
-        if isinstance(text, bytes):
-            raise DataError(f"{label!r}: open the CSV in text mode, not binary")
-        header = next(csv.reader(io.StringIO(text)), [])
-        names = [h.strip() for h in header]
-        dup = sorted({h for h in names if names.count(h) > 1})
-        if dup:
-            raise DataError(f"{label!r}: duplicated column name(s) {dup}; give every column "
-                            f"its own name")
-        try:
-            df = pd.read_csv(io.StringIO(text), skipinitialspace=True)
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{label!r} is empty; give a CSV with a header row and data") from None
-        except (pd.errors.ParserError, ValueError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DataError(f"{label!r} is not a readable CSV table ({first})") from None
-        if len(df) == 0:
-            raise DataError(f"{label!r} has a header but no data rows")
+        df = read_table(source, name=label)
         return cls.from_dataframe(
             df, x=x, y=y, seeds=seeds, std=std, split=split, name=label
         )
@@ -381,6 +450,25 @@ class Curve:
             )
         if space not in ("log", "linear"):
             raise DataError(f"space = {space!r}: expected 'log' or 'linear'")
+        # The model divides y by y at the last fit point (log space) or by max - min (linear):
+        # beyond float64 that gives inf or 0 for every point, never an error of its own.
+        y = self.y[m]
+        if n_fit >= 1 and space == "log":
+            decades = float(np.log10(y.max()) - np.log10(y.min()))
+            if decades > 300:
+                raise DataError(
+                    f"the fitted y span {decades:.0f} orders of magnitude (from {y.min():g} to "
+                    f"{y.max():g}); the fit needs them within 300 (beyond float64 once "
+                    f"standardized); drop or rescale the extreme points"
+                )
+        if n_fit >= 1 and space == "linear":
+            with np.errstate(over="ignore"):
+                spread = float(np.ptp(y))
+            if not math.isfinite(spread):
+                raise DataError(
+                    f"the fitted y range from {y.min():g} to {y.max():g}, a spread beyond "
+                    f"float64; divide y by a constant (e.g. 1e300) first"
+                )
 
 
 _FIT_WORDS = {"fit", "train", "training", "1", "true", "yes"}

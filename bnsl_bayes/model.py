@@ -87,6 +87,14 @@ def _odds(w):
     return nn.softplus(ODDS_SHARPNESS * w) / ODDS_SHARPNESS
 
 
+def _log_odds(w):
+    """``log(_odds(w))``, finite with a finite gradient for any w (``softplus(z) -> e^z``
+    far below 0, where its log would underflow to -inf)."""
+    z = ODDS_SHARPNESS * w
+    safe = jnp.where(z > -30.0, z, 0.0)
+    return jnp.where(z > -30.0, jnp.log(nn.softplus(safe)), z) - jnp.log(ODDS_SHARPNESS)
+
+
 class AsymptoteCoordinate(dist.Distribution):
     """Prior on the real-valued sampling coordinate ``w`` of the asymptote fraction r.
 
@@ -224,7 +232,8 @@ class ModelData(NamedTuple):
         else:
             obs = (y - scaling.y_shift) / scaling.y_scale
             sd_model = sd / scaling.y_scale
-        known = np.isfinite(sd_model) & (sd_model > 0) & (n >= 2)
+        # a spread whose square underflows carries no usable information: treat it as unknown
+        known = np.isfinite(sd_model) & (sd_model**2 >= np.finfo(float).tiny) & (n >= 2)
         return cls(
             u=np.asarray(scaling.u(x), dtype=float),
             obs=np.asarray(obs, dtype=float),
@@ -263,7 +272,7 @@ def bnsl_model(data: ModelData, spec: ModelSpec, space: NoiseSpace) -> None:
         w = numpyro.sample("asymptote", AsymptoteCoordinate(prior_r))
         log1p_o = jnp.log1p(_odds(w))
         log_p = standardized_log_power(data.u, level - log1p_o, s0, s, v, g)
-        mean = jnp.logaddexp(jnp.log(_odds(w)) - log1p_o + level, log_p)
+        mean = jnp.logaddexp(_log_odds(w) - log1p_o + level, log_p)
     else:
         log_h = numpyro.sample("log_height", spec.prior("log_height").build())
         a = level - jnp.exp(log_h)
