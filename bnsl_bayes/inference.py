@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,6 +29,7 @@ from numpyro.infer.util import initialize_model
 
 from .data import NoiseSpace
 from .model import ModelData, bnsl_model
+from .progress import Bar
 from .spec import ModelSpec
 
 __all__ = ["SamplerConfig", "padded_length", "run_nuts", "run_nuts_batch", "trace_count"]
@@ -63,6 +65,9 @@ class SamplerConfig:
         Shrink the adapted mass matrix towards 1e-3 * identity (NumPyro's default). Off here:
         the posterior scales of a BNSL span 1e-3 to 1 on the standardized axes and that shrinkage
         swamps the narrow directions (level, break location), forcing tiny steps.
+    progress : bool
+        Draw a progress bar of the iterations on standard error while sampling (a host
+        callback in the compiled loop; a separate compiled program from the silent one).
     """
 
     chains: int = 4
@@ -74,6 +79,7 @@ class SamplerConfig:
     init_radius: float = 2.0
     regularize_mass: bool = False
     init_starts: int = 32
+    progress: bool = False
 
     def validate(self) -> None:
         """Raise ValueError on settings NUTS cannot run with."""
@@ -110,6 +116,17 @@ def _centre(spec: ModelSpec, site: str, space: NoiseSpace) -> np.ndarray:
 
 
 _TRACES = {"count": 0}
+
+
+_BAR = Bar("sampling", "iterations")
+
+
+def _tick(i, total) -> None:
+    """Host callback of the compiled loop (``SamplerConfig.progress``): iteration ``i`` done.
+
+    Under ``vmap`` the arguments may arrive batched over chains and curves: all hold the same
+    iteration."""
+    _BAR(int(np.max(i)) + 1, int(np.max(total)))
 
 
 def trace_count() -> int:
@@ -202,7 +219,9 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
             rng_key=key,
         )
 
-        def step(st, _):
+        def step(st, i):
+            if config.progress:
+                jax.debug.callback(_tick, i, total)
             st = sample_kernel(st, model_args=(data,))
             stats = {
                 "diverging": st.diverging,
@@ -214,7 +233,7 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
             }
             return st, (st.z, stats)
 
-        _, (zs, stats) = lax.scan(step, state, None, length=total)
+        _, (zs, stats) = lax.scan(step, state, jnp.arange(total))
         return zs, stats
 
     def run(key, data):
@@ -264,6 +283,7 @@ def run_nuts_batch(
     config: SamplerConfig,
     seeds: list[int],
     batch: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]]:
     """Run NUTS on several curves with one compiled sampler (chains of all curves vectorized).
 
@@ -281,6 +301,8 @@ def run_nuts_batch(
     batch : int, optional
         Curves per compiled call (default: all). The last call is filled up with copies of
         its first curve, whose results are dropped, so every call has the same shape.
+    progress : callable, optional
+        Called after each compiled call with the number of curves done so far.
 
     Returns
     -------
@@ -314,6 +336,8 @@ def run_nuts_batch(
                 st = {k: v[i] for k, v in stats.items()}
                 st["tree_depth"] = np.ceil(np.log2(st["n_steps"] + 1)).astype(np.int64)
                 out.append(({k: v[i] for k, v in values.items()}, st, int(warm_div[i])))
+            if progress is not None:
+                progress(len(out))
     return out
 
 

@@ -27,9 +27,16 @@ def _curves() -> list[bb.Curve]:
     return [full, short]
 
 
+CALLS: list[tuple[int, int]] = []
+
+
 @pytest.fixture(scope="module")
 def many() -> list[bb.Fit]:
-    return bb.fit_many(_curves(), seed=5, **FAST)
+    return bb.fit_many(_curves(), seed=5, progress=lambda d, t: CALLS.append((d, t)), **FAST)
+
+
+def test_progress_is_reported_per_batch(many):
+    assert CALLS == [(2, 2)]  # one batch of two curves
 
 
 def _posterior(f: bb.Fit) -> dict[str, np.ndarray]:
@@ -85,6 +92,7 @@ def test_batch_size_does_not_change_draws(many):
         ([], {"batch_size": 0}, r"batch_size = 0"),
         ([], {"breaks": 7}, r"breaks = 7"),
         ([], {"seed": -1}, r"seed = -1"),
+        ([], {"progress": "yes"}, r"progress = 'yes'"),
     ],
 )
 def test_fit_many_bad_input_named_before_sampling(monkeypatch, curves, kwargs, match):
