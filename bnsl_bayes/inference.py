@@ -4,8 +4,10 @@
 curve). Here the whole run (initialization, warmup with step-size and mass-matrix adaptation,
 sampling, and the map to constrained values) is one ``jax.jit`` function of (PRNG key, initial
 points, data), built from NumPyro's functional NUTS (``numpyro.infer.hmc.hmc``) with the model's
-potential taking the data as an argument. It is cached per (spec, noise space, number of fit
-points, sampler settings), so a second curve of the same shape runs without compiling.
+potential taking the data as an argument, vmapped over a batch of curves. Curves are padded with
+masked points to :func:`padded_length`, and the program is cached per (spec, noise space, padded
+length, batch size, sampler settings): a second curve or batch of the same shape runs without
+compiling, and one curve (``fit``) is a batch of one of the same program as ``fit_many``.
 """
 
 from __future__ import annotations
