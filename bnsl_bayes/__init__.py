@@ -14,10 +14,12 @@ The public API::
 import numpyro  # noqa: F401, I001
 
 from . import datasets
+from .compare import compare
 from .data import Curve, DataError
 from .fitting import fit, fit_many
 from .law import bnsl
 from .result import Fit, SamplingWarning, load
+from .seeds import seeds_study
 from .spec import ModelSpec, SpecError, available_models, load_spec
 
 __all__ = [
@@ -29,11 +31,13 @@ __all__ = [
     "SpecError",
     "available_models",
     "bnsl",
+    "compare",
     "datasets",
     "fit",
     "fit_many",
     "load",
     "load_spec",
+    "seeds_study",
 ]
 
 try:

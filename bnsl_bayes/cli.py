@@ -276,6 +276,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         _say(f"sampling {chains} chains x ({warmup} warmup + {samples} draws) on "
              f"{int(curve.fit_mask.sum())} points (the first run of a model shape also "
              f"compiles; about a minute)...")
+        options["progress"] = True
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", bb.SamplingWarning)
@@ -406,6 +407,472 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------- seeds study
+def _law_text(text: str) -> dict[str, Any]:
+    """argparse type: ``"a=0.41,b=2.28,c0=0.055,c1=5.66,d1=612,f1=0.059"`` -> a law mapping."""
+    law: dict[str, Any] = {}
+    per: dict[str, dict[int, float]] = {"c": {}, "d": {}, "f": {}}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        try:
+            v = float(value)
+        except ValueError:
+            v = math.nan
+        if not sep or not math.isfinite(v):
+            raise argparse.ArgumentTypeError(
+                f"{part.strip()!r}: expected NAME=NUMBER pairs such as "
+                f"a=0.41,b=2.28,c0=0.055,c1=5.66,d1=612,f1=0.059")
+        if name in ("a", "b", "c0"):
+            law[name] = v
+        elif name[:1] in per and name[1:].isdigit() and int(name[1:]) >= 1:
+            per[name[0]][int(name[1:])] = v
+        else:
+            raise argparse.ArgumentTypeError(
+                f"{name!r}: unknown parameter; use a, b, c0 and c1, d1, f1, c2, ... per break")
+    n = max((max(v) for v in per.values() if v), default=0)
+    for k, vals in per.items():
+        if sorted(vals) != list(range(1, n + 1)):
+            raise argparse.ArgumentTypeError(
+                f"give {k}1 to {k}{n} (one per break), got {sorted(vals) or 'none'}")
+        law[k] = [vals[i] for i in range(1, n + 1)]
+    return law
+
+
+def _int_list(text: str) -> list[int]:
+    """argparse type: ``"1,10,100"`` -> whole numbers (range checks are the API's)."""
+    try:
+        return [int(p) for p in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated whole numbers, e.g. 1,10,100") from None
+
+
+def _cmd_seeds(args: argparse.Namespace) -> int:
+    import bnsl_bayes as bb
+
+    from . import seeds
+
+    sources = [o for o, v in (("--example", args.example), ("--fit", args.fit),
+                              ("--law", args.law)) if v is not None]
+    if len(sources) != 1:
+        raise UsageError(f"give exactly one of --example, --fit, --law (got "
+                         f"{', '.join(sources) or 'none'})")
+    if args.plot is not None:
+        _check_image_name(args.plot, "--plot")
+    if args.csv is not None:
+        _check_new_file(args.csv, option="--csv")
+    options = {
+        "grid": args.grid, "targets": args.targets, "seed_counts": args.seed_counts,
+        "cutoffs": args.x_max, "sigma": args.sigma, "repeats": args.repeats,
+        "seed": args.seed, "tolerance": args.tolerance, "min_share": args.min_share,
+        "chains": args.chains, "warmup": args.warmup, "samples": args.samples,
+        "batch_size": args.batch_size,
+    }
+    options = {k: v for k, v in options.items() if v is not None}
+    if args.example is not None:
+        design = seeds.example(args.example, quick=args.quick)
+        design.update(options)
+    else:
+        if args.quick:
+            raise UsageError("--quick applies to --example only")
+        missing = [o for o, k in (("--grid", "grid"), ("--targets", "targets"),
+                                  ("--seed-counts", "seed_counts"), ("--x-max", "cutoffs"))
+                   if k not in options]
+        if missing:
+            raise UsageError(f"{', '.join(missing)} required with --fit or --law")
+        truth = bb.load(args.fit) if args.fit is not None else args.law
+        design = {"truth": truth, **options}
+    if not args.json and sys.stderr.isatty():
+        _say("simulating and fitting (one compiled sampler for all fits; compiling takes about "
+             "a minute)...")
+    t0 = time.perf_counter()
+    study = bb.seeds_study(**design)
+    time_s = time.perf_counter() - t0
+    if args.csv is not None:
+        study.to_csv(args.csv)
+        _say(f"wrote the table to {args.csv}")
+    if args.plot is not None:
+        _use_agg()
+        _save_figure(study.plot(), args.plot)
+        _say(f"wrote the plot to {args.plot}")
+    if args.json:
+        obj = study.to_json()
+        obj["time_s"] = time_s
+        _emit_json(obj)
+    else:
+        print(study.report(), flush=True)
+    return 0
+
+
+def _add_seeds_parser(sub: Any) -> None:
+    from .seeds import EXAMPLES
+
+    p = sub.add_parser(
+        "seeds", formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="how many seeds, how close to a break: simulate, fit and judge extrapolation",
+        description=(
+            "The seeds study: simulate a planned experiment (each point the mean of K runs at\n"
+            "the grid x up to a cutoff x_max) from a true law, fit each simulated data set and\n"
+            "judge the prediction at target x: error of the median, coverage and width of the\n"
+            "90% band, per (seed count, cutoff). The truth is a bundled example, a saved fit\n"
+            "(its posterior draws stand in for the truth) or a law given by its parameters."
+        ),
+        epilog=(
+            "examples:\n"
+            f"  {PROG} seeds --example four-digit-addition --quick --json\n"
+            f"  {PROG} seeds --fit fit.nc --grid 100,200,400,800 --targets 3200 \\\n"
+            "      --seed-counts 1,10,100 --x-max 400,800\n"
+            f"  {PROG} seeds --law a=0.3,b=6,c0=0.2,c1=0.6,d1=300,f1=0.2 --sigma 0.05 \\\n"
+            "      --grid $(seq -s, 10 10 500) --targets 2000 --seed-counts 1,100 --x-max 200,500"
+        ),
+    )
+    g = p.add_argument_group("truth (exactly one)")
+    g.add_argument("--example", metavar="NAME",
+                   help=f"a bundled study: {', '.join(EXAMPLES)}")
+    g.add_argument("--fit", metavar="FIT.nc", help="a saved fit whose posterior is the truth")
+    g.add_argument("--law", type=_law_text, metavar="a=..,b=..,c0=..,c1=..,d1=..,f1=..",
+                   help="the true law's parameters")
+    g = p.add_argument_group("design (an example's own unless given)")
+    g.add_argument("--grid", type=_x_list, metavar="X1,X2,...", help="planned x of fit points")
+    g.add_argument("--targets", type=_x_list, metavar="X1,X2,...", help="x to predict")
+    g.add_argument("--seed-counts", type=_int_list, metavar="K1,K2,...",
+                   help="runs averaged into each point, e.g. 1,10,100")
+    g.add_argument("--x-max", type=_x_list, metavar="X1,X2,...", help="fit cutoffs")
+    g.add_argument("--sigma", type=float, metavar="S",
+                   help="per-run noise sd of log y (default: the fit's posterior; required "
+                        "with --law)")
+    g.add_argument("--repeats", type=int, metavar="N", help="simulated data sets per cell")
+    g.add_argument("--seed", type=int, metavar="S", help="seed of the study (default: 0)")
+    g.add_argument("--tolerance", type=float, metavar="T",
+                   help="largest |log error| at every target to count as extrapolating "
+                        "(default: 0.05)")
+    g.add_argument("--min-share", type=float, metavar="P",
+                   help="share of repeats that must extrapolate (default: 0.9)")
+    g.add_argument("--quick", action="store_true",
+                   help="the example's small version (a few minutes on 2 cores)")
+    g = p.add_argument_group("sampler (the same for every fit)")
+    g.add_argument("--chains", type=int, metavar="N")
+    g.add_argument("--warmup", type=int, metavar="N")
+    g.add_argument("--samples", type=int, metavar="N")
+    g.add_argument("--batch-size", type=int, metavar="N",
+                   help="fits per compiled call (default: the repeats)")
+    g = p.add_argument_group("output")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object (cells, required_seeds, time_s) and nothing else")
+    g.add_argument("--plot", metavar="FILE.png", help="heat maps and representative bands")
+    g.add_argument("--csv", metavar="FILE.csv", help="the tidy table, one row per fit and target")
+    p.set_defaults(func=_cmd_seeds)
+
+
+def _add_sampler_options(p: argparse.ArgumentParser, title: str, seed_help: str) -> Any:
+    """The sampler options shared by fit, fit-many and compare; returns the group."""
+    g = p.add_argument_group(title)
+    d = _fit_defaults()
+    g.add_argument("--seed", type=int, default=d["seed"],
+                   help=f"{seed_help} (default: {d['seed']})")
+    g.add_argument("--chains", type=int, metavar="N", help=f"NUTS chains (default: {d['chains']})")
+    g.add_argument("--warmup", type=int, metavar="N",
+                   help=f"warmup iterations per chain (default: {d['warmup']})")
+    g.add_argument("--samples", type=int, metavar="N",
+                   help=f"draws per chain (default: {d['samples']})")
+    g.add_argument("--target-accept", type=float, metavar="P",
+                   help=f"target acceptance of the step size adaptation (default: "
+                        f"{d['target_accept']})")
+    return g
+
+
+# ---------------------------------------------------------------------------- fit-many
+def _slug(name: str) -> str:
+    """A file name from a curve name (``IC/bird_5/MiX/B/16`` -> ``IC_bird_5_MiX_B_16``)."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "curve"
+
+
+def _load_curves(args: argparse.Namespace) -> dict[str, Curve]:
+    """The curves of a fit-many call: a bundled collection, or a long CSV split by --group."""
+    import pandas as pd
+
+    from . import datasets
+    from .data import Curve, DataError, read_table
+
+    source: str = args.data
+    if source.startswith(DATASET_PREFIX):
+        given = [f"--{o}" for o in (*_COLUMN_OPTIONS, "group") if getattr(args, o) is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} name(s) CSV columns and do not apply to "
+                             f"{source!r}; leave them out for a bundled dataset")
+        name, _, prefix = source[len(DATASET_PREFIX):].partition("/")
+        loaded = datasets.load(name, fit_upto=args.fit_upto)
+        if isinstance(loaded, Curve):
+            curves = {loaded.name or name: loaded}
+        else:
+            curves = {k: v for k, v in loaded.items()
+                      if not prefix or k == prefix or k.startswith(prefix.rstrip("/") + "/")}
+        if not curves:
+            raise UsageError(f"no curve of {name!r} starts with {prefix!r}")
+        return curves
+    if args.group is None:
+        raise UsageError("--group COL[,COL...] is required with a CSV: it names the columns "
+                         "that tell the curves apart (e.g. --group task,model)")
+    groups = [g.strip() for g in args.group.split(",") if g.strip()]
+    columns = {o: getattr(args, o) for o in _COLUMN_OPTIONS}
+    columns["x"] = columns["x"] or "x"
+    columns["y"] = columns["y"] or "y"
+    table = read_table(sys.stdin if source == "-" else source)
+    missing = [g for g in groups if g not in table.columns]
+    if missing:
+        cols = ", ".join(map(str, table.columns))
+        raise DataError(f"--group column(s) {missing} not in the table; its columns: {cols}")
+    curves: dict[str, Curve] = {}
+    for key, part in table.groupby(groups, sort=False, dropna=False):
+        label = "/".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+        try:
+            curve = Curve.from_dataframe(pd.DataFrame(part), name=label, **columns)
+        except DataError as err:
+            raise DataError(f"curve {label!r}: {err}") from None
+        if args.fit_upto is not None:
+            curve = curve.fit_upto(args.fit_upto)
+        curves[label] = curve
+    return curves
+
+
+def _summary_row(name: str, fit: Fit, prob: float) -> dict[str, Any]:
+    import numpy as np
+
+    diag = fit.diagnostics()
+    med = fit.parameters(prob)["median"]
+    row: dict[str, Any] = {
+        "curve": name, "n_fit": int(fit.curve.fit_mask.sum()), "space": fit.space,
+        "max_r_hat": _num(diag["max_r_hat"]), "min_ess_bulk": _num(diag["min_ess_bulk"]),
+        "divergences": int(diag["divergences"]),
+        **{k: _num(med[k]) for k in ("a", "b", "c0")},
+        "n_held_out": 0, "held_out_covered": None, "held_out_rmsle": None,
+    }
+    held = _held_out_table(fit, prob)
+    if held is not None:
+        y, m = held["y"].to_numpy(), held["median"].to_numpy()
+        row["n_held_out"] = len(held)
+        row["held_out_covered"] = _num(held["covered"].mean())
+        if fit.space == "log":
+            row["held_out_rmsle"] = _num(np.sqrt(np.mean((np.log(m) - np.log(y)) ** 2)))
+    return row
+
+
+def _cmd_fit_many(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    import bnsl_bayes as bb
+
+    curves = _load_curves(args)
+    out_dir = None
+    files: dict[str, Path] = {}
+    if args.out is not None:
+        out_dir = Path(args.out)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UsageError(f"--out {args.out}: exists and is not a folder; give a folder")
+        for name in curves:
+            path = out_dir / f"{_slug(name)}.nc"
+            k = 2
+            while path in files.values():
+                path = out_dir / f"{_slug(name)}-{k}.nc"
+                k += 1
+            if path.exists() and not args.overwrite:
+                raise UsageError(f"--out: {path} exists; pass --overwrite to replace it, or "
+                                 f"choose another folder")
+            files[name] = path
+    options = {
+        k: getattr(args, k)
+        for k in ("breaks", "model", "space", "chains", "warmup", "samples", "target_accept",
+                  "batch_size")
+        if getattr(args, k) is not None
+    }
+    if args.ray is not None:
+        options["ray_address"] = args.ray
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", bb.SamplingWarning)
+        fits = bb.fit_many(curves, seed=args.seed,
+                           progress=sys.stderr.isatty() and not args.json, **options)
+    time_s = time.perf_counter() - t0
+    n_warn = sum(issubclass(w.category, bb.SamplingWarning) for w in caught)
+    if n_warn and not args.json:
+        _say(f"warning: {n_warn} sampling warning(s); see max_r_hat, min_ess_bulk and "
+             f"divergences below (refit those curves with more --warmup/--samples)")
+    rows = [_summary_row(name, f, args.prob) for name, f in zip(curves, fits, strict=True)]
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, f in zip(curves, fits, strict=True):
+            f.save(files[name], overwrite=args.overwrite)
+            rows[list(curves).index(name)]["file"] = str(files[name])
+        _say(f"saved {len(fits)} fits to {out_dir}")
+    if args.json:
+        _emit_json({"model": fits[0].spec.name, "n_curves": len(fits), "prob": args.prob,
+                    "seed": args.seed, "curves": rows, "time_s": time_s})
+        return 0
+    table = pd.DataFrame(rows).drop(columns=["file"], errors="ignore")
+    print(_table_text(table), flush=True)
+    print(f"{len(fits)} curves in {time_s:.1f} s", flush=True)
+    return 0
+
+
+def _add_fit_many_parser(sub: Any) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "fit-many", formatter_class=fmt, help="fit every curve of a long table in one batch",
+        description=(
+            "Fit one BNSL form to many curves with one compiled sampler (curves padded to a\n"
+            "common length, the chains of all curves vectorized). DATA is a long CSV (one row\n"
+            "per point or run, --group naming the columns that tell curves apart), '-' for\n"
+            "standard input, or dataset:NAME[/PREFIX] for a bundled collection. Curve i (in\n"
+            "table order) is fitted with seed S + i."
+        ),
+        epilog=(
+            "examples:\n"
+            f"  {PROG} fit-many dataset:revisiting/LM --json\n"
+            f"  {PROG} fit-many runs.csv --group task,model --x params --y loss --out fits/\n"
+            f"  {PROG} fit-many runs.csv --group task --ray auto   # spread over a Ray cluster"
+        ),
+    )
+    p.add_argument("data", metavar="DATA", help="CSV path, '-', or dataset:NAME[/PREFIX]")
+    g = p.add_argument_group("CSV columns (not for dataset:NAME)")
+    g.add_argument("--group", metavar="COL[,COL...]", help="columns that identify a curve")
+    g.add_argument("--x", metavar="COL", help="column of the scaled quantity (default: x)")
+    g.add_argument("--y", metavar="COL", help="column of the metric (default: y)")
+    g.add_argument("--seeds", metavar="COL", help="column with the runs behind each row")
+    g.add_argument("--std", metavar="COL", help="column with the per-run standard deviation")
+    g.add_argument("--split", metavar="COL", help="column saying which rows are fitted")
+    g = p.add_argument_group("model")
+    g.add_argument("--breaks", type=int, metavar="N", help="number of breaks (default: 1)")
+    g.add_argument("--model", metavar="NAME|PATH", help="a bundled model name or a .toml file")
+    g.add_argument("--space", choices=("log", "linear"),
+                   help="noise space (default: per curve, log when every fitted y > 0)")
+    g.add_argument("--fit-upto", type=float, metavar="X",
+                   help="fit only points with x <= X; the others are held out")
+    g = p.add_argument_group("output")
+    g.add_argument("--prob", type=_prob, default=0.9, metavar="P",
+                   help="probability of the bands behind held_out_covered (default: 0.9)")
+    g.add_argument("--out", metavar="DIR", help="save each fit to DIR/<curve>.nc")
+    g.add_argument("--overwrite", action="store_true", help="let --out replace existing files")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object on stdout and nothing else")
+    g = _add_sampler_options(p, "sampler (the same for every curve)",
+                             "seed of the first curve; curve i gets seed + i")
+    g.add_argument("--batch-size", type=int, metavar="N",
+                   help="curves per compiled call (default: all)")
+    g.add_argument("--ray", metavar="ADDRESS",
+                   help="spread batches over Ray: 'local' or a cluster address (needs "
+                        "bnsl-bayes[ray])")
+    p.set_defaults(func=_cmd_fit_many)
+
+
+# ---------------------------------------------------------------------------- compare
+def _breaks_or_auto(text: str) -> int | str:
+    """argparse type of ``fit --breaks``: a whole number >= 0, or ``auto``."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a whole number of breaks (e.g. 1) or 'auto'") from None
+
+
+def _breaks_list(text: str) -> list[int]:
+    """argparse type: ``"0,1,2"`` -> numbers of breaks (range checks are the API's)."""
+    try:
+        return [int(p) for p in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated numbers of breaks, e.g. 0,1,2,3") from None
+
+
+def _name_list(text: str) -> list[str]:
+    """argparse type: ``"bnsl-1,my.toml"`` -> model names or paths."""
+    parts = [p.strip() for p in text.split(",")]
+    if not text.strip() or any(not p for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated model names or .toml paths, e.g. bnsl-1,bnsl-2")
+    return parts
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    import bnsl_bayes as bb
+
+    from .compare import COLUMNS, LOOWarning
+
+    curve = _load_curve(args)
+    options = {k: getattr(args, k)
+               for k in ("space", "chains", "warmup", "samples", "target_accept")
+               if getattr(args, k) is not None}
+    if sys.stderr.isatty() and not args.json:
+        _say("fitting each form (each new model shape compiles first; about a minute each)...")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", bb.SamplingWarning)
+        warnings.simplefilter("always", LOOWarning)
+        result = bb.compare(curve, models=args.models, breaks=args.breaks, seed=args.seed,
+                            method=args.method, **options)
+    for w in caught:
+        if issubclass(w.category, bb.SamplingWarning | LOOWarning):
+            _say(f"warning: {w.message}")
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    if args.json:
+        _emit_json(result.to_dict())
+        return 0
+    shown = result.table.loc[:, [c for c in COLUMNS if c not in ("breaks", "n_points")]]
+    text = shown.to_string(float_format=lambda v: f"{v:.4g}")
+    print(f"PSIS-LOO comparison on {curve.name or 'curve'} ({int(curve.fit_mask.sum())} fit "
+          f"points; rank 0 = highest elpd_loo; {args.method} weights):\n{text}\n"
+          f"best: {result.best}\ntime: {result.time_s:.1f} s", flush=True)
+    return 0
+
+
+def _add_compare_parser(sub: Any) -> None:
+    """The ``compare`` subcommand: rank BNSL forms of one curve by PSIS-LOO."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "compare", formatter_class=fmt, help="rank numbers of breaks or models by PSIS-LOO",
+        description=(
+            "Fit several BNSL forms to one curve and rank them by PSIS-LOO (ArviZ), with\n"
+            "stacking weights and Pareto-k warnings. DATA as for 'bnsl-bayes fit'."
+        ),
+        epilog=(
+            "examples:\n"
+            f"  {PROG} compare dataset:four_digit_addition\n"
+            f"  {PROG} compare runs.csv --breaks 0,1,2 --json\n"
+            f"  {PROG} compare runs.csv --models bnsl-1,my-form.toml"
+        ),
+    )
+    p.add_argument("data", metavar="DATA", help="CSV path, '-' (stdin) or dataset:NAME")
+    g = p.add_argument_group("CSV columns (not for dataset:NAME)")
+    for opt, text in (("x", "column of the scaled quantity (default: x)"),
+                      ("y", "column of the metric (default: y)"),
+                      ("seeds", "column with the number of runs behind each row"),
+                      ("std", "column with the per-run standard deviation"),
+                      ("split", "column saying which rows are fitted (fit/held_out or 1/0)")):
+        g.add_argument(f"--{opt}", metavar="COL", help=text)
+    g = p.add_argument_group("models")
+    m = g.add_mutually_exclusive_group()
+    m.add_argument("--breaks", type=_breaks_list, metavar="0,1,2,3",
+                   help="numbers of breaks to compare (default: 0,1,2,3)")
+    m.add_argument("--models", type=_name_list, metavar="A,B",
+                   help="bundled model names or .toml files to compare")
+    g.add_argument("--space", choices=("log", "linear"),
+                   help="noise space (default: log when every fitted y > 0, else linear)")
+    g.add_argument("--fit-upto", type=float, metavar="X",
+                   help="fit only points with x <= X; the others are held out")
+    g.add_argument("--method", choices=("stacking", "BB-pseudo-BMA", "pseudo-BMA"),
+                   default="stacking", help="model weights (default: stacking)")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object on stdout and nothing else")
+    _add_sampler_options(p, "sampler (the same for every model)", "seed of every fit")
+    p.set_defaults(func=_cmd_compare)
+
+
 # ---------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``bnsl-bayes`` and its subcommands.
@@ -451,8 +918,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--split", metavar="COL",
                    help="column saying which rows are fitted: fit/held_out, train/test or 1/0")
     g = p.add_argument_group("model")
-    g.add_argument("--breaks", type=int, metavar="N",
-                   help="number of breaks: the bundled model bnsl-N (default: 1)")
+    g.add_argument("--breaks", type=_breaks_or_auto, metavar="N|auto",
+                   help="number of breaks: the bundled model bnsl-N (default: 1); 'auto' fits "
+                        "0 to 3 and keeps the best by PSIS-LOO")
     g.add_argument("--model", metavar="NAME|PATH",
                    help="a bundled model name (see 'bnsl-bayes models') or a .toml file")
     g.add_argument("--space", choices=("log", "linear"),
@@ -470,19 +938,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--overwrite", action="store_true", help="let --out replace an existing file")
     g.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout and nothing else")
-    g = p.add_argument_group("sampler")
-    d = _fit_defaults()
-    g.add_argument("--seed", type=int, default=d["seed"],
-                   help=f"seed of the run (default: {d['seed']})")
-    g.add_argument("--chains", type=int, metavar="N", help=f"NUTS chains (default: {d['chains']})")
-    g.add_argument("--warmup", type=int, metavar="N",
-                   help=f"warmup iterations per chain (default: {d['warmup']})")
-    g.add_argument("--samples", type=int, metavar="N",
-                   help=f"draws per chain (default: {d['samples']})")
-    g.add_argument("--target-accept", type=float, metavar="P",
-                   help=f"target acceptance of the step size adaptation (default: "
-                        f"{d['target_accept']})")
+    _add_sampler_options(p, "sampler", "seed of the run")
     p.set_defaults(func=_cmd_fit)
+    _add_fit_many_parser(sub)
 
     # predict -----------------------------------------------------------------
     p = sub.add_parser(
@@ -530,6 +988,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="The bundled models, for 'bnsl-bayes fit DATA --model NAME'.")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_models)
+    _add_seeds_parser(sub)
+    _add_compare_parser(sub)
     return parser
 
 

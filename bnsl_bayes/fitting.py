@@ -6,7 +6,7 @@ All checks on the input run here, before any JAX code is traced.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from os import PathLike
 
@@ -20,10 +20,14 @@ from .distributed import check_ray_address, run_batches_on_ray
 from .inference import SamplerConfig, run_nuts, run_nuts_batch
 from .model import ModelData, Scaling, draw_noise, to_user_units
 from .predict import curve_draws, predictive_draws
+from .progress import Bar
 from .result import FORMAT_VERSION, Fit, json_attr
 from .spec import ModelSpec, SpecError, load_spec
 
 __all__ = ["fit", "fit_many", "resolve_model"]
+
+#: Seeds are the int64 of JAX's PRNG keys.
+MAX_SEED = 2**63
 
 
 def _package_version() -> str:
@@ -79,7 +83,7 @@ def fit(
     *,
     seeds: ArrayLike | None = None,
     std: ArrayLike | None = None,
-    breaks: int | None = None,
+    breaks: int | str | None = None,
     model: str | PathLike | ModelSpec | None = None,
     space: NoiseSpace | None = None,
     seed: int = 0,
@@ -89,6 +93,7 @@ def fit(
     target_accept: float = 0.95,
     max_tree_depth: int = 10,
     dense_mass: bool = True,
+    progress: bool = False,
     check: bool = True,
 ) -> Fit:
     """Fit a Broken Neural Scaling Law by NUTS and return the posterior.
@@ -106,7 +111,8 @@ def fit(
         Per-run standard deviation of y at each row, used as information on the noise.
     breaks : int, optional
         Number of breaks: selects the bundled model ``bnsl-{breaks}`` (0 to 3; default 1). With
-        ``model`` it may be left out, or must equal the model's own number.
+        ``model`` it may be left out, or must equal the model's own number. ``"auto"``: fit 0 to
+        3 breaks and return the best by PSIS-LOO (:func:`bnsl_bayes.compare.fit_auto`).
     model : str, path or ModelSpec, optional
         A bundled model name (``"bnsl-1"``) or the path of a TOML specification.
     space : {"log", "linear"}, optional
@@ -122,6 +128,8 @@ def fit(
         Largest NUTS tree depth.
     dense_mass : bool
         Adapt a dense mass matrix (the parameters of a BNSL are strongly correlated).
+    progress : bool
+        Draw a progress bar of the iterations on standard error while sampling.
     check : bool
         Warn (:class:`~bnsl_bayes.result.SamplingWarning`) on divergences, r_hat > 1.01 or
         bulk ESS < 400.
@@ -140,10 +148,17 @@ def fit(
     ValueError
         Bad sampler settings.
     """
+    if isinstance(breaks, str) and breaks == "auto":  # 0-3 breaks, the best by PSIS-LOO
+        from .compare import fit_auto
+
+        return fit_auto(curve_or_x, y, seeds=seeds, std=std, model=model, check=check,
+                        space=space, seed=seed, chains=chains, warmup=warmup, samples=samples,
+                        target_accept=target_accept, max_tree_depth=max_tree_depth,
+                        dense_mass=dense_mass, progress=progress)
     t0 = time.perf_counter()
     curve = _as_curve(curve_or_x, y, seeds, std)
     spec, config = _settings(breaks, model, seed, chains, warmup, samples, target_accept,
-                             max_tree_depth, dense_mass)
+                             max_tree_depth, dense_mass, progress)
     space, scaling, mdata = _prepare(curve, spec, space)
     values, stats, warm_div = run_nuts(spec, space, mdata, config, int(seed))
     result = _finish(values, stats, warm_div, spec=spec, config=config, scaling=scaling,
@@ -154,14 +169,15 @@ def fit(
 
 
 def _settings(breaks, model, seed, chains, warmup, samples, target_accept, max_tree_depth,
-              dense_mass) -> tuple[ModelSpec, SamplerConfig]:
+              dense_mass, progress=False) -> tuple[ModelSpec, SamplerConfig]:
     """The model and sampler settings of a fit, validated."""
     spec = resolve_model(1 if breaks is None and model is None else breaks, model)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed = {seed!r}: expected a whole number >= 0")
+    if (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+            or seed >= MAX_SEED):
+        raise ValueError(f"seed = {seed!r}: expected a whole number from 0 to 2**63 - 1")
     config = SamplerConfig(
         chains=chains, warmup=warmup, samples=samples, target_accept=float(target_accept),
-        max_tree_depth=max_tree_depth, dense_mass=bool(dense_mass),
+        max_tree_depth=max_tree_depth, dense_mass=bool(dense_mass), progress=bool(progress),
     )
     config.validate()
     return spec, config
@@ -186,7 +202,7 @@ def _finish(values, stats, warm_div, *, spec, config, scaling, curve, mdata, see
                         seed=seed)
     dt.attrs.update({
         "sampler": json_attr(
-            {k: getattr(config, k) for k in config.__dataclass_fields__}),
+            {k: getattr(config, k) for k in config.__dataclass_fields__ if k != "progress"}),
         "warmup_divergences": warm_div,
         "time_s": time_s,
     })
@@ -208,6 +224,7 @@ def fit_many(
     dense_mass: bool = True,
     batch_size: int | None = None,
     ray_address: str | None = None,
+    progress: bool | Callable[[int, int], None] = False,
     check: bool = True,
 ) -> list[Fit]:
     """Fit one BNSL form to many curves with one compiled sampler.
@@ -237,6 +254,9 @@ def fit_many(
         extra. The default batch is then the curves split evenly over the cluster's CPUs.
         The draws are the same as without Ray: a curve's draws depend on its data, seed and
         settings only.
+    progress : bool or callable
+        True draws a progress bar over curves on standard error; a callable is called as
+        ``progress(done, total)`` as batches of curves finish.
     check : bool
         Warn (:class:`~bnsl_bayes.result.SamplingWarning`) per curve on divergences, r_hat >
         1.01 or bulk ESS < 400.
@@ -258,6 +278,9 @@ def fit_many(
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
             batch_size, int | np.integer) or batch_size < 1):
         raise ValueError(f"batch_size = {batch_size!r}: expected a whole number >= 1 or None")
+    if int(seed) + len(items) > MAX_SEED:
+        raise ValueError(f"seed = {seed}: curve i uses seed + i, which must stay below 2**63; "
+                         f"give a smaller seed")
     if ray_address is not None:
         check_ray_address(ray_address)
     prepared = []
@@ -270,7 +293,15 @@ def fit_many(
         except DataError as err:
             label = f"curves[{i}]" + (f" ({curve.name!r})" if curve.name else "")
             raise type(err)(f"{label}: {err}") from None
+    if progress is True:
+        progress = Bar("fitting", "curves")
+    elif progress is False:
+        progress = None
+    elif not callable(progress):
+        raise ValueError(f"progress = {progress!r}: expected True, False or a callable "
+                         f"progress(done, total)")
     results: list[Fit | None] = [None] * len(items)
+    done = 0
     for sp in ("log", "linear"):
         idx = [i for i, p in enumerate(prepared) if p[0] == sp]
         if not idx:
@@ -278,9 +309,18 @@ def fit_many(
         data = [prepared[i][2] for i in idx]
         seeds = [int(seed) + i for i in idx]
         if ray_address is None:
-            runs = run_nuts_batch(spec, sp, data, config, seeds, batch=batch_size)
+            offset = done
+
+            def step(n, offset=offset):
+                if progress is not None:
+                    progress(offset + n, len(items))
+
+            runs = run_nuts_batch(spec, sp, data, config, seeds, batch=batch_size, progress=step)
         else:
             runs = run_batches_on_ray(ray_address, spec, sp, data, config, seeds, batch_size)
+            if progress is not None:
+                progress(done + len(idx), len(items))
+        done += len(idx)
         elapsed = (time.perf_counter() - t0) / len(items)
         for i, (values, stats, warm_div) in zip(idx, runs, strict=True):
             _, scaling, mdata = prepared[i]

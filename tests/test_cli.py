@@ -183,8 +183,8 @@ def test_fit_from_stdin_matches_dataset(runs, monkeypatch, capsys):
 
 
 def test_fit_from_csv_file_text_report(runs, tmp_path, monkeypatch, capsys):
-    """The CSV-file path, the readable report and the status line on a terminal (in-process:
-    reuses the compiled sampler)."""
+    """The CSV-file path, the readable report, and the status line and progress bar on a
+    terminal (in-process)."""
     path = tmp_path / "curve.csv"
     path.write_text(csv_text(), encoding="utf-8")
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
@@ -197,8 +197,13 @@ def test_fit_from_csv_file_text_report(runs, tmp_path, monkeypatch, capsys):
     assert " of 3 held-out points inside their 90% predictive band" in out
     median_a = float(runs["api"].parameters(0.9).loc["a", "median"])
     assert f"{median_a:.6g}" in out
-    status, *warned = err.splitlines()
+    status, bar, *warned = err.rstrip("\n").split("\n")  # (splitlines would split at \r)
     assert status.startswith("bnsl-bayes: sampling 2 chains x (150 warmup + 150 draws)")
+    # The progress bar of the compiled loop, redrawn in place up to the last iteration; the
+    # numbers above equal the API's without a bar, so the bar does not change the draws.
+    frames = bar.split("\r")
+    assert len(frames) > 10 and frames[-1].endswith("] 300/300 iterations")
+    assert all(f.startswith("sampling [") for f in frames if f)
     for line in warned:
         assert line.startswith("bnsl-bayes: warning: "), line
 

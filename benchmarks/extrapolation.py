@@ -1,0 +1,468 @@
+"""Extrapolation benchmark: Bayesian BNSL fits against the classic point fits, on held-out points.
+
+Curves: the 92 curves of the bundled ``revisiting`` collection (fit on ``Training = 1``, scored on
+the held-out ``Training = 0`` points, always the largest x) and ``four_digit_addition`` (14 fit
+points, 3 held out). Methods, each fitted on the fit points only:
+
+- ``bayes``: :func:`bnsl_bayes.fit_many` with 1 break, seed 0, one compiled sampler for all
+  curves (default budget 4 chains x (1000 + 1000)); the median of the mean curve is the point
+  prediction, the predictive bands of a new run (seeds = 1) are scored.
+- ``bayes_auto`` (``--auto``): 0 to 3 breaks per curve (``fit_many`` once per number of breaks,
+  on the curves with enough fit points), the form with the highest PSIS-LOO elpd on the fit points
+  kept (:func:`bnsl_bayes.compare.loo_table`).
+- ``bnsl_point``: the paper's classic point fit (``benchmarks/point_fit.py``: brute grid +
+  ``curve_fit`` on log(1 + y), 1 break; grid on ``x / min(x)`` by default, ``--grid paper`` for
+  the reference grid in the units of x).
+- ``M1`` ... ``M4``: the baselines of Alabdulmohsin et al. (2022), same objective.
+
+Per curve: RMSLE of the point prediction on the held-out points (``sqrt(mean((log yhat -
+log y)^2))``, the paper's metric), coverage of the central 50% and 90% predictive bands, the mean
+log predictive density (mlpd, per held-out point, density of y), the rank of each method by RMSLE
+(1 = lowest) and wall time. Point fits have no noise model: their bands and densities are a
+plug-in Normal in log y with the RMS of their own log residuals on the fit points (labelled
+"plug-in"; a yardstick, not part of the methods).
+
+Totals: share of curves where each method has the lowest RMSLE, median RMSLE per method, and
+coverage counted two ways: **per point** (all held-out points pooled: a vision curve with 494
+held-out points weighs 494 times a curve with one, and its points are strongly correlated: they
+lie on one extrapolated curve) and **per curve** (the mean over curves of each curve's covered
+fraction: every curve weighs the same).
+
+Run from the repository root::
+
+    python benchmarks/extrapolation.py --json --markdown benchmarks/extrapolation.md
+    python benchmarks/extrapolation.py --limit 2 --chains 2 --warmup 100 --samples 100 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import bnsl_bayes as bb  # noqa: E402
+from benchmarks.point_fit import (  # noqa: E402
+    BASELINES,
+    point_fit_baseline,
+    point_fit_bnsl,
+    predict,
+    predict_baseline,
+    rmsle,
+)
+from bnsl_bayes.compare import loo_table  # noqa: E402
+from bnsl_bayes.predict import curve_draws, predictive_draws  # noqa: E402
+
+__all__ = ["load_curves", "main", "run", "score_bayes", "score_point"]
+
+DOMAINS = ("IC", "LM", "BB", "NMT")
+POINT_METHODS = ("bnsl_point", *BASELINES)
+_Z = {0.5: 0.6744897501960817, 0.9: 1.6448536269514722}
+
+
+# -------------------------------------------------------------------------------- data
+def load_curves(domain: str | None = None, limit: int | None = None) -> dict[str, bb.Curve]:
+    """The benchmark curves: Revisiting (optionally one domain) and 4-digit addition.
+
+    Parameters
+    ----------
+    domain : {"IC", "LM", "BB", "NMT"}, optional
+        Keep only the Revisiting curves of this domain (4-digit addition is then left out).
+    limit : int, optional
+        Keep the first ``limit`` curves (Revisiting file order, 4-digit addition last).
+
+    Returns
+    -------
+    dict of str to Curve
+    """
+    coll = bb.datasets.load("revisiting")
+    if domain is not None:
+        coll = coll.select(domain=domain)
+    curves = dict(coll.items())
+    if domain is None:
+        curves["four_digit_addition"] = bb.datasets.load("four_digit_addition")
+    if limit is not None:
+        curves = dict(list(curves.items())[:limit])
+    return curves
+
+
+# -------------------------------------------------------------------------------- scoring
+def _log_normal_density(y: np.ndarray, log_mu: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """log density of y when log y ~ Normal(log_mu, sd) (includes the 1/y Jacobian)."""
+    z = (np.log(y) - log_mu) / sd
+    return -0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi) - np.log(y)
+
+
+def _logmeanexp(a: np.ndarray, axis: int = 0) -> np.ndarray:
+    m = np.max(a, axis=axis, keepdims=True)
+    return np.squeeze(m, axis) + np.log(np.mean(np.exp(a - m), axis=axis))
+
+
+def score_bayes(fit: bb.Fit) -> dict[str, Any]:
+    """Held-out scores of a Bayesian fit: RMSLE of the median, coverage, mlpd and diagnostics."""
+    c = fit.curve
+    h = c.held_out
+    x, y, n = c.x[h], c.y[h], c.seeds[h]
+    d = fit.draws()
+    mu = curve_draws(d, x)                              # (S, k) mean curve
+    rng = np.random.default_rng([fit.seed, 7])
+    y_new = predictive_draws(mu, d["sigma"], fit.space, n, rng)
+    median = np.median(mu, axis=0)
+    out: dict[str, Any] = {"rmsle": rmsle(median, y)}
+    for p in (0.5, 0.9):
+        lo, hi = np.quantile(y_new, [(1 - p) / 2, (1 + p) / 2], axis=0)
+        out[f"covered{int(p * 100)}"] = int(np.sum((lo <= y) & (y <= hi)))
+    sd = d["sigma"][:, None] / np.sqrt(n)[None, :]
+    if fit.space == "log":
+        with np.errstate(all="ignore"):
+            lp = _log_normal_density(y[None, :], np.log(mu), sd)
+    else:
+        lp = -0.5 * ((y[None, :] - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+    out["mlpd"] = float(np.mean(_logmeanexp(lp, axis=0)))
+    diag = fit.diagnostics()
+    x_last = float(c.x[c.fit_mask].max())
+    out.update(
+        max_r_hat=float(diag["max_r_hat"]),
+        divergences=int(diag["divergences"]),
+        sigma=float(np.median(d["sigma"])),
+        # where the last break lies relative to the last fit point (> 1: past the data)
+        last_break_over_x_last=(float(np.median(d["d"][:, -1])) / x_last
+                                if d["d"].shape[1] else None),
+        # relative width of the 90% predictive band at the farthest held-out point
+        width90_far=float(np.log(np.quantile(y_new[:, -1], 0.95))
+                          - np.log(np.quantile(y_new[:, -1], 0.05)))
+        if fit.space == "log" else None,
+    )
+    return out
+
+
+def score_point(y_fit_hat: np.ndarray, y_fit: np.ndarray, y_hat: np.ndarray,
+                y: np.ndarray) -> dict[str, Any]:
+    """Held-out scores of a point fit, with plug-in Normal bands in log y (see module doc)."""
+    with np.errstate(all="ignore"):
+        res = np.log(y_fit_hat) - np.log(y_fit)
+        s = float(np.sqrt(np.mean(res**2)))
+        ok = bool(np.all(np.isfinite(np.log(y_hat)))) and math.isfinite(s) and s > 0
+        out: dict[str, Any] = {"rmsle": rmsle(y_hat, y)}
+        if not ok:
+            out.update(covered50=0, covered90=0, mlpd=None)
+            return out
+        for p in (0.5, 0.9):
+            out[f"covered{int(p * 100)}"] = int(np.sum(np.abs(np.log(y) - np.log(y_hat))
+                                                       <= _Z[p] * s))
+        out["mlpd"] = float(np.mean(_log_normal_density(y, np.log(y_hat), np.full_like(y, s))))
+    return out
+
+
+def _point_fits(curve: bb.Curve, grid: str) -> dict[str, dict[str, Any]]:
+    m, h = curve.fit_mask, curve.held_out
+    xf, yf, xh, yh = curve.x[m], curve.y[m], curve.x[h], curve.y[h]
+    out = {}
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = point_fit_bnsl(xf, yf, 1, grid=grid)
+    rec = score_point(predict(r, xf), yf, predict(r, xh), yh)
+    rec["time_s"] = time.perf_counter() - t0
+    out["bnsl_point"] = rec
+    for name in BASELINES:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = point_fit_baseline(name, xf, yf)
+        rec = score_point(predict_baseline(name, r, xf), yf, predict_baseline(name, r, xh), yh)
+        rec["time_s"] = time.perf_counter() - t0
+        out[name] = rec
+    return out
+
+
+def _auto_fits(curves: dict[str, bb.Curve], opts: dict[str, Any]) -> tuple[dict, dict]:
+    """Fits of 0-3 breaks (one ``fit_many`` per form) and the PSIS-LOO choice per curve."""
+    by_form: dict[str, dict[str, bb.Fit]] = {k: {} for k in curves}
+    for b in (0, 1, 2, 3):
+        names = [k for k, c in curves.items() if int(c.fit_mask.sum()) >= 3 + 3 * b]
+        if not names:
+            continue
+        fits = bb.fit_many([curves[k] for k in names], breaks=b, **opts)
+        for k, f in zip(names, fits, strict=True):
+            by_form[k][f"bnsl-{b}"] = f
+    chosen, info = {}, {}
+    for k, fits in by_form.items():
+        table, _, _ = loo_table(fits)
+        chosen[k] = fits[str(table.index[0])]
+        info[k] = {"auto_model": str(table.index[0]), "auto_n_bad_k": int(table["n_bad_k"].iloc[0])}
+    return chosen, info
+
+
+# -------------------------------------------------------------------------------- run
+def run(
+    curves: dict[str, bb.Curve],
+    *,
+    chains: int = 4,
+    warmup: int = 1000,
+    samples: int = 1000,
+    auto: bool = False,
+    grid: str = "scaled",
+    log=None,
+) -> dict[str, Any]:
+    """Fit and score every method on every curve; return the JSON-ready results.
+
+    Parameters
+    ----------
+    curves : dict of str to Curve
+        The curves, with their held-out points.
+    chains, warmup, samples : int
+        Budget of the Bayesian fits.
+    auto : bool
+        Also run ``bayes_auto`` (0-3 breaks chosen by PSIS-LOO).
+    grid : {"scaled", "paper"}
+        Grid of the classic point fit.
+    log : callable, optional
+        ``log(message)`` for progress lines.
+
+    Returns
+    -------
+    dict
+    """
+    say = log or (lambda _msg: None)
+    t_all = time.perf_counter()
+    opts = {"seed": 0, "chains": chains, "warmup": warmup, "samples": samples, "check": False}
+    t0 = time.perf_counter()
+    fits = bb.fit_many(list(curves.values()), breaks=1, **opts)
+    time_bayes = time.perf_counter() - t0
+    say(f"bayes: {len(fits)} curves in {time_bayes:.1f} s")
+    auto_fits, auto_info, time_auto = {}, {}, 0.0
+    if auto:
+        t0 = time.perf_counter()
+        auto_fits, auto_info = _auto_fits(curves, opts)
+        time_auto = time.perf_counter() - t0
+        say(f"bayes_auto: {len(curves)} curves in {time_auto:.1f} s")
+    methods = ["bayes", *(["bayes_auto"] if auto else []), *POINT_METHODS]
+    records = []
+    t_point = 0.0
+    for i, (name, curve) in enumerate(curves.items()):
+        rec: dict[str, Any] = {
+            "curve": name, "domain": name.split("/")[0] if "/" in name else "BNSL",
+            "n_fit": int(curve.fit_mask.sum()), "n_held_out": int(curve.held_out.sum()),
+            "x_held_max_over_x_fit_max": float(curve.x[curve.held_out].max()
+                                               / curve.x[curve.fit_mask].max()),
+        }
+        m: dict[str, dict[str, Any]] = {}
+        t0 = time.perf_counter()
+        m["bayes"] = score_bayes(fits[i])
+        m["bayes"]["time_s"] = time_bayes / len(curves) + (time.perf_counter() - t0)
+        if auto:
+            m["bayes_auto"] = score_bayes(auto_fits[name])
+            m["bayes_auto"]["time_s"] = time_auto / len(curves)
+            rec.update(auto_info[name])
+        t0 = time.perf_counter()
+        m.update(_point_fits(curve, grid))
+        t_point += time.perf_counter() - t0
+        r = [m[k]["rmsle"] for k in methods]
+        key = [v if v is not None and math.isfinite(v) else math.inf for v in r]
+        order = np.argsort(key, kind="stable")
+        ranks = np.empty(len(methods), dtype=int)
+        ranks[order] = np.arange(1, len(methods) + 1)
+        for k, rank in zip(methods, ranks, strict=True):
+            m[k]["rank"] = int(rank)
+        rec["methods"] = m
+        records.append(rec)
+        if (i + 1) % 10 == 0 or i + 1 == len(curves):
+            say(f"scored {i + 1}/{len(curves)} curves")
+    return _totals(records, methods, time.perf_counter() - t_all, time_bayes, time_auto,
+                   t_point, {"chains": chains, "warmup": warmup, "samples": samples,
+                             "seed": 0, "breaks": 1, "grid": grid, "auto": auto})
+
+
+def _finite(v: Any) -> float | None:
+    return float(v) if v is not None and math.isfinite(float(v)) else None
+
+
+def _totals(records, methods, time_s, time_bayes, time_auto, time_point, settings):
+    n = len(records)
+    n_pts = sum(r["n_held_out"] for r in records)
+    out: dict[str, Any] = {"n_curves": n, "n_held_out_points": n_pts, "settings": settings}
+    per_method: dict[str, Any] = {}
+    for k in methods:
+        rm = np.array([r["methods"][k]["rmsle"] if _finite(r["methods"][k]["rmsle"]) is not None
+                       else np.inf for r in records])
+        c50 = np.array([r["methods"][k]["covered50"] for r in records])
+        c90 = np.array([r["methods"][k]["covered90"] for r in records])
+        nh = np.array([r["n_held_out"] for r in records])
+        mlpd = [r["methods"][k]["mlpd"] for r in records if _finite(r["methods"][k]["mlpd"])]
+        per_method[k] = {
+            "median_rmsle": _finite(np.median(rm)),
+            "share_lowest_rmsle": float(np.mean([r["methods"][k]["rank"] == 1
+                                                 for r in records])),
+            "mean_rank": float(np.mean([r["methods"][k]["rank"] for r in records])),
+            "n_failed": int(np.sum(~np.isfinite(rm))),
+            "coverage50": float(c50.sum() / n_pts), "coverage90": float(c90.sum() / n_pts),
+            "coverage50_per_curve": float(np.mean(c50 / nh)),
+            "coverage90_per_curve": float(np.mean(c90 / nh)),
+            "median_mlpd": _finite(np.median(mlpd)) if mlpd else None,
+            "time_s": float(sum(r["methods"][k]["time_s"] for r in records)),
+        }
+    out["methods"] = per_method
+    b = per_method["bayes"]
+    bayes_r = np.array([_finite(r["methods"]["bayes"]["rmsle"]) or np.inf for r in records])
+    point_r = np.array([_finite(r["methods"]["bnsl_point"]["rmsle"]) or np.inf for r in records])
+    out.update(
+        coverage50=b["coverage50"], coverage90=b["coverage90"],
+        coverage50_per_curve=b["coverage50_per_curve"],
+        coverage90_per_curve=b["coverage90_per_curve"],
+        share_bayes_rmsle_le_point_fit=float(np.mean(bayes_r <= point_r)),
+        median_rmsle_bayes=b["median_rmsle"],
+        median_rmsle_point_fit=per_method["bnsl_point"]["median_rmsle"],
+        share_lowest_rmsle={k: per_method[k]["share_lowest_rmsle"] for k in methods},
+        bayes_curves_r_hat_gt_1_01=int(sum(r["methods"]["bayes"]["max_r_hat"] > 1.01
+                                           for r in records)),
+        bayes_curves_with_divergences=int(sum(r["methods"]["bayes"]["divergences"] > 0
+                                              for r in records)),
+        time_s=float(time_s), time_bayes_s=float(time_bayes), time_auto_s=float(time_auto),
+        time_point_fits_s=float(time_point),
+    )
+    if "bayes_auto" in methods:
+        a = per_method["bayes_auto"]
+        auto_r = np.array([_finite(r["methods"]["bayes_auto"]["rmsle"]) or np.inf
+                           for r in records])
+        out.update(coverage90_auto=a["coverage90"],
+                   coverage90_per_curve_auto=a["coverage90_per_curve"],
+                   median_rmsle_auto=a["median_rmsle"],
+                   share_auto_rmsle_le_point_fit=float(np.mean(auto_r <= point_r)))
+    out["curves"] = records
+    return _json_safe(out)
+
+
+def _json_safe(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+# -------------------------------------------------------------------------------- output
+def _fmt(v: Any, spec: str = ".4f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def markdown(res: dict[str, Any]) -> str:
+    """The results as Markdown: totals per method, then one row per curve."""
+    methods = list(res["methods"])
+    s = res["settings"]
+    lines = [
+        f"Extrapolation benchmark: {res['n_curves']} curves, {res['n_held_out_points']} held-out "
+        f"points; bayes = 1 break, {s['chains']} chains x ({s['warmup']} + {s['samples']}), "
+        f"seed 0; point-fit grid '{s['grid']}'. Point-fit bands are a plug-in Normal in log y.",
+        "",
+        "| method | median RMSLE | lowest RMSLE (share of curves) | mean rank | cov50 per point "
+        "| cov90 per point | cov50 per curve | cov90 per curve | median mlpd | failed | time s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for k in methods:
+        m = res["methods"][k]
+        lines.append(
+            f"| {k} | {_fmt(m['median_rmsle'])} | {m['share_lowest_rmsle']:.3f} | "
+            f"{m['mean_rank']:.2f} | {m['coverage50']:.3f} | {m['coverage90']:.3f} | "
+            f"{m['coverage50_per_curve']:.3f} | {m['coverage90_per_curve']:.3f} | "
+            f"{_fmt(m['median_mlpd'], '.3f')} | {m['n_failed']} | {m['time_s']:.1f} |")
+    lines += [
+        "",
+        f"share of curves with bayes RMSLE <= point-fit RMSLE: "
+        f"{res['share_bayes_rmsle_le_point_fit']:.3f}; curves with r_hat > 1.01: "
+        f"{res['bayes_curves_r_hat_gt_1_01']}, with divergences: "
+        f"{res['bayes_curves_with_divergences']}; total time {res['time_s']:.1f} s "
+        f"(bayes {res['time_bayes_s']:.1f} s, point fits {res['time_point_fits_s']:.1f} s)",
+        "",
+        "| curve | fit | held | RMSLE " + " | RMSLE ".join(methods)
+        + " | bayes cov50 | bayes cov90 | bayes mlpd | bayes rank | d1/x_last | r_hat |",
+        "|---|---|---|" + "---|" * len(methods) + "---|---|---|---|---|---|",
+    ]
+    for r in res["curves"]:
+        b = r["methods"]["bayes"]
+        lines.append(
+            f"| {r['curve']} | {r['n_fit']} | {r['n_held_out']} | "
+            + " | ".join(_fmt(r["methods"][k]["rmsle"]) for k in methods)
+            + f" | {b['covered50'] / r['n_held_out']:.2f}"
+            f" | {b['covered90'] / r['n_held_out']:.2f} | {_fmt(b['mlpd'], '.2f')}"
+            f" | {b['rank']} | {_fmt(b['last_break_over_x_last'], '.3g')}"
+            f" | {b['max_r_hat']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _summary_text(res: dict[str, Any]) -> str:
+    return markdown(res).split("\n\n| curve |")[0]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number >= 1")
+    return v
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark from the command line.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status (0; 2 on bad options).
+    """
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=_positive_int, metavar="N", help="first N curves only")
+    parser.add_argument("--domain", choices=DOMAINS, help="Revisiting curves of one domain only")
+    parser.add_argument("--auto", action="store_true",
+                        help="also fit 0-3 breaks and keep the best by PSIS-LOO")
+    parser.add_argument("--grid", choices=("scaled", "paper"), default="scaled",
+                        help="grid of the classic point fit (default: scaled)")
+    parser.add_argument("--chains", type=_positive_int, default=4)
+    parser.add_argument("--warmup", type=_positive_int, default=1000)
+    parser.add_argument("--samples", type=_positive_int, default=1000)
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="write the tables here")
+    args = parser.parse_args(argv)
+    if args.markdown is not None and not args.markdown.parent.is_dir():
+        parser.error(f"--markdown {args.markdown}: folder does not exist")
+    curves = load_curves(args.domain, args.limit)
+
+    def log(msg: str) -> None:
+        print(f"extrapolation: {msg}", file=sys.stderr, flush=True)
+
+    log(f"{len(curves)} curves; compiling and sampling (about a minute to compile)...")
+    res = run(curves, chains=args.chains, warmup=args.warmup, samples=args.samples,
+              auto=args.auto, grid=args.grid, log=log)
+    if args.markdown is not None:
+        args.markdown.write_text(markdown(res))
+        log(f"wrote {args.markdown}")
+    if args.json:
+        sys.stdout.write(json.dumps(res, allow_nan=False) + "\n")
+    else:
+        print(_summary_text(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
