@@ -13,6 +13,7 @@ float64 results.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import nn
 from jax.typing import ArrayLike
@@ -105,5 +106,56 @@ def bnsl(
     x = jnp.asarray(x)
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
-    log_power = bnsl_log_power(jnp.log(x), jnp.log(b), c0, c, jnp.log(jnp.asarray(d)), f)
-    return a + jnp.exp(log_power)
+    dtype = x.dtype
+    a, b, c0 = (jnp.asarray(v, dtype=dtype) for v in (a, b, c0))
+    c, d, f = (jnp.atleast_1d(jnp.asarray(v, dtype=dtype)) for v in (c, d, f))
+    if a.ndim == b.ndim == c0.ndim == 0 and c.ndim == d.ndim == f.ndim == 1:
+        return _bnsl_scalar_params(x, a, b, c0, c, d, f)
+    return _bnsl_direct(x, a, b, c0, c, d, f)
+
+
+def _bnsl_direct(x, a, b, c0, c, d, f):
+    return a + jnp.exp(bnsl_log_power(jnp.log(x), jnp.log(b), c0, c, jnp.log(d), f))
+
+
+def _signed_exp(log_scale, v):
+    """``exp(log_scale) * v`` computed as ``sign(v) exp(log_scale + log|v|)``: finite whenever
+    the product is, even where ``exp(log_scale)`` or ``v`` alone is not a float."""
+    return jnp.sign(v) * jnp.exp(log_scale + jnp.log(jnp.abs(v)))
+
+
+@jax.custom_jvp
+def _bnsl_scalar_params(x, a, b, c0, c, d, f):
+    return _bnsl_direct(x, a, b, c0, c, d, f)
+
+
+@_bnsl_scalar_params.defjvp
+def _bnsl_jvp(primals, tangents):
+    """Every partial derivative formed in log space (forward and, by transposition, reverse).
+
+    Plain reverse mode multiplies ``dy/dlog P = P`` by the slopes before the small factors
+    (``1/x``, ``1/d``) come in, so for y near the float64 limit the intermediate products
+    overflow and meet as ``inf - inf`` (NaN) although every derivative is a float.
+    """
+    x, a, b, c0, c, d, f = primals
+    tx, ta, tb, tc0, tc, td, tf = tangents
+    log_x = jnp.log(x)
+    log_p = bnsl_log_power(log_x, jnp.log(b), c0, c, jnp.log(d), f)
+    t = log_x[..., None] - jnp.log(d)
+    z = t / f
+    sig = nn.sigmoid(z)
+    f_softplus = jnp.maximum(t, 0.0) + f * nn.softplus(jnp.minimum(t, -t) / f)
+    az = jnp.abs(z)
+    # d(f softplus(t / f)) / df = softplus(z) - z sigmoid(z) >= 0, without cancellation
+    h = nn.softplus(-az) + az * nn.sigmoid(-az)
+    lp = log_p[..., None]
+    out = (
+        tx * _signed_exp(log_p - log_x, -c0 - jnp.sum(c * sig, axis=-1))
+        + ta
+        + tb * jnp.exp(log_p - jnp.log(b))
+        + tc0 * _signed_exp(log_p, -log_x)
+        + jnp.sum(tc * _signed_exp(lp, -f_softplus), axis=-1)
+        + jnp.sum(td * _signed_exp(lp - jnp.log(d), c * sig), axis=-1)
+        + jnp.sum(tf * _signed_exp(lp, -c * h), axis=-1)
+    )
+    return a + jnp.exp(log_p), out
