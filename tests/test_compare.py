@@ -201,6 +201,7 @@ def test_cli_bad_input_exits_2(csv_path, capsys, monkeypatch, args):
 
 
 # ---------------------------------------------------------------------------- benchmark
+@pytest.mark.slow  # a subprocess that compiles its own sampler (about 75 s on 2 cores)
 def test_extrapolation_benchmark_json(tmp_path):
     md = tmp_path / "table.md"
     proc = subprocess.run(
@@ -243,7 +244,7 @@ def test_priors_allow_a_negative_slope_change():
     for b in (1, 2, 3):
         prior = bb.load_spec(f"bnsl-{b}").prior("slope_change")
         params = dict(prior.params)
-        assert prior.dist == "Normal" and params["loc"] == 0.0
+        assert prior.dist in ("Normal", "StudentT") and params["loc"] == 0.0
         assert params["scale"] >= 1.0  # P(c_i < 0) = 1/2 on the standardized scale
 
 

@@ -183,8 +183,6 @@ def test_default_settings_on_addition_have_no_divergences(addition_default_fit):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="open: with seed 0 one chain lingers in the long tail "
-                   "towards a = 0 (max r_hat 1.022, bulk ESS 209); seeds 1-3 pass (1.005-1.006)")
 def test_default_settings_on_addition_converge(addition_default_fit):
     d = addition_default_fit.diagnostics()
     assert d["max_r_hat"] <= 1.01, d
