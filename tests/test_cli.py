@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib.resources import files
@@ -202,8 +203,10 @@ def test_fit_from_csv_file_text_report(runs, tmp_path, monkeypatch, capsys):
     # The progress bar of the compiled loop, redrawn in place up to the last iteration; the
     # numbers above equal the API's without a bar, so the bar does not change the draws.
     frames = bar.split("\r")
-    assert len(frames) > 10 and frames[-1].endswith("] 300/300 iterations")
-    assert all(f.startswith("sampling [") for f in frames if f)
+    assert len(frames) > 10 and re.fullmatch(r"sampling \[#{30}\] 300/300 iterations +\d+ s",
+                                             frames[-1])
+    assert all(re.fullmatch(r"sampling \[[#.]{30}\] \d+/300 iterations +\d+ s", f)
+               for f in frames if f)
     for line in warned:
         assert line.startswith("bnsl-bayes: warning: "), line
 

@@ -26,3 +26,11 @@ def test_bar_restarts_for_a_new_run(capsys):
     bar(3, 3)
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and "1/3 curves" in err and err.rstrip().endswith("s")
+
+
+def test_bar_skips_late_reports(capsys):
+    bar = Bar("sampling", "iterations")
+    for i in (1, 50, 60, 40, 100):  # 40 arrives after 60 (host callbacks on several threads)
+        bar(i, 100)
+    frames = capsys.readouterr().err.rstrip("\n").split("\r")[1:]
+    assert [f.split("] ")[1].split("/")[0] for f in frames] == ["1", "50", "60", "100"]

@@ -9,6 +9,13 @@ import bnsl_bayes as bb
 
 ray = pytest.importorskip("ray")
 
+# Ray starts its processes with fork; Python warns (as an unraisable RuntimeWarning) that JAX's
+# threads live in this process. The workers are fresh interpreters that import JAX themselves.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
+
 FAST = {"chains": 4, "warmup": 500, "samples": 500, "check": False}
 
 
