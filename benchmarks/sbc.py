@@ -1,0 +1,340 @@
+"""Simulation-based calibration (Talts et al. 2018) of the BNSL forms with 0, 1 and 2 breaks.
+
+If parameters are drawn from the prior, data from the likelihood given them, and the posterior
+is computed exactly, the rank of each true parameter among ``L`` independent posterior draws is
+uniform on ``0 .. L``. A sampler, a model or a map between parametrizations that is wrong shows
+up as non-uniform ranks (a pile at both edges: posteriors too narrow; a hump in the middle: too
+wide; a slope: biased).
+
+What is simulated, exactly
+--------------------------
+- Design: ``N_POINTS`` = 16 log-spaced x from 1 to 1e4 (so log x_first = 0 and the standardized
+  axis of the fit, ``u = log x / log 1e4``, is known before the data), the same for every
+  simulation.
+- Parameters: the prior of the package's NumPyro model (``bnsl_model``, sampled with
+  ``numpyro.infer.Predictive``; break locations are its sorted i.i.d. draws, the asymptote its
+  odds coordinate) on the standardized scale, with the spec's priors; the per-seed noise
+  variance sigma^2 from the spec's InverseGamma prior.
+- Seeds: a whole number from 1 to ``MAX_SEEDS`` (uniform) per point, drawn per simulation.
+- Data: log y_j = log mu(x_j) + sigma / sqrt(seeds_j) * e_j, e_j ~ N(0, 1), with mu the BNSL in
+  user units given by ``to_user_units`` of the standardized draw under the identity y-scaling
+  (y_scale = 1, so log mu at the last point equals ``level``); the mean is computed by this
+  file's own numpy formula of the law, not by the model's code.
+
+The noise prior. The bundled specs put InverseGamma(1, 1e-8) on sigma^2: sigma = 1e-4 /
+sqrt(E), E ~ Exp(1), so 98% of its draws lie between 5e-5 and 1e-3 (per-seed sd of log y).
+That prior is meant as a vague floor under which "the data decide", not as a generating
+process: curves simulated from it are noiseless for all practical purposes (every parameter
+the data touch is pinned to ~1e-4 while breaks outside the data stay as wide as the prior), a
+regime that no real curve is in. SBC needs the data to come from the very prior the fit uses, so
+here both the simulation and the fit use the spec with only its noise prior replaced by
+``SBC_NOISE`` = InverseGamma(2, 1e-3): sigma from 0.012 to 0.082 (1% and 99%; median 0.024),
+a per-point sd of 0.004 to 0.08 with 1-8 seeds. The fit receives that spec as ``model=``.
+
+What is compared, and the standardization
+-----------------------------------------
+``fit`` standardizes each curve with its own data: ``y' = y / y_last`` (the observed last point).
+Every parameter of the log-space model except ``level`` is invariant to that scaling: it shifts
+log y by a constant, which only moves ``level``. So ranks are computed, for truth and posterior
+draws alike, of these quantities, all computed from user-unit values (a, log b, c0, c, d, f,
+sigma) by the same function (``quantities``):
+
+- ``slope0 = c0 W``, ``slope_change_i = c_i W``, ``break_location_i = log d_i / W``,
+  ``log_sharpness_i = log(f_i / W)`` (W = log 1e4), ``asymptote_fraction = a / mu(x_last)`` and
+  ``sigma``: invariant to the y-scaling, so their posterior is the model's exact posterior;
+- ``level = log mu(x_last)`` in the simulation's units (y_scale = 1), and ``log_mu_u2``, the log
+  mean curve at u = 2 (x = 1e8: the extrapolation the package is for). For these the fit's prior
+  in user units is the bundled level prior Normal(0, 1) centred on log y_last (the observed last
+  point), not on 0: a data-dependent prior. Its effect on the posterior is of the order of the
+  posterior width of level (~sigma / sqrt(seeds) << 1) times |level| relative to the prior scale
+  1, i.e. about 1% of a posterior sd: far below what 200 simulations can detect. This is a known,
+  stated approximation of SBC for these two quantities, not of the others.
+
+Ranks and the test
+------------------
+Posterior draws of each fit (``chains x samples``) are thinned to ``L = 99`` evenly spaced draws,
+so ranks take the 100 values 0..99; they are grouped into ``B`` equal bins (B = 10 for >= 100
+simulations, else 5; expected >= 10 per bin) and tested by Pearson's chi-square (B - 1 degrees of
+freedom). A form passes when every quantity's p-value is >= 0.01 / K (Bonferroni over its K
+quantities), i.e. when the Bonferroni-adjusted p-value ``min(1, K * min_p)`` >= 0.01; that
+adjusted value is the form's ``p_value``.
+
+Negative control: curves simulated exactly as above for ``NEGATIVE_FORM``, but fitted as if each
+point were one run (seeds = 1): the model then reads the per-point noise sigma / sqrt(seeds) as
+the per-seed sigma. The same check must fail. In the JSON, ``"pass"`` is the outcome of the
+uniformity check, so the negative control is expected to show ``"pass": false``.
+
+Usage: ``python benchmarks/sbc.py [--quick] [--forms bnsl-0,bnsl-1,bnsl-2] [--simulations N]
+[--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import bnsl_bayes as bb  # noqa: E402
+from bnsl_bayes.model import ModelData, Scaling, bnsl_model, to_user_units  # noqa: E402
+from bnsl_bayes.spec import ModelSpec, Prior, load_spec  # noqa: E402
+
+N_POINTS = 16
+X_FIRST, X_LAST = 1.0, 1e4
+MAX_SEEDS = 8
+SBC_NOISE = Prior("InverseGamma", (("concentration", 2.0), ("rate", 1e-3)))
+N_DRAWS = 99  # thinned posterior draws per fit: ranks 0..99
+ALPHA = 0.01
+NEGATIVE_FORM = "bnsl-0"
+
+# Sampler budgets (fit_many settings); one compiled program per form and budget.
+FULL = {"chains": 4, "warmup": 500, "samples": 500, "batch_size": 8}
+QUICK = {"chains": 4, "warmup": 300, "samples": 250, "batch_size": 8}
+
+
+def design() -> np.ndarray:
+    """The fixed x design: ``N_POINTS`` log-spaced points from ``X_FIRST`` to ``X_LAST``."""
+    return np.geomspace(X_FIRST, X_LAST, N_POINTS)
+
+
+def identity_scaling(x: np.ndarray) -> Scaling:
+    """The standardization of the simulation frame: u from the design, y' = y (y_scale 1)."""
+    lx = np.log(x)
+    return Scaling("log", float(lx[0]), float(lx[-1] - lx[0]), 0.0, 1.0)
+
+
+def sbc_spec(form: str) -> ModelSpec:
+    """The bundled spec ``form`` with its noise prior replaced by ``SBC_NOISE``."""
+    spec = load_spec(form)
+    priors = tuple((s, SBC_NOISE if s == "noise_variance" else p) for s, p in spec.priors)
+    return dataclasses.replace(spec, name=f"{spec.name}-sbc", priors=priors,
+                               description=spec.description + " (SBC noise prior)")
+
+
+def draw_prior(spec: ModelSpec, n: int, seed: int) -> dict[str, np.ndarray]:
+    """``n`` draws of the standardized parameters from the model's prior, and sigma.
+
+    The curve sites come from ``numpyro.infer.Predictive`` on ``bnsl_model`` (so exactly the
+    prior the sampler uses); sigma^2 from the spec's InverseGamma noise prior.
+    """
+    import jax
+    from numpyro.infer import Predictive
+
+    u = identity_scaling(design()).u(design())
+    zeros = np.zeros_like(u)
+    data = ModelData(u, zeros, np.ones_like(u), zeros, zeros)
+    sites = ["level", "slope0", "asymptote"]
+    if spec.breaks:
+        sites += ["slope_change", "break_location", "log_sharpness"]
+    with jax.enable_x64(True):
+        pred = Predictive(bnsl_model, num_samples=n, return_sites=sites)
+        out = pred(jax.random.PRNGKey(seed), data, spec, "log")
+    truth = {k: np.asarray(v, dtype=float) for k, v in out.items()}
+    params = dict(spec.prior("noise_variance").params)
+    rng = np.random.default_rng([seed, 1])
+    truth["sigma"] = np.sqrt(params["rate"] / rng.gamma(params["concentration"], 1.0, size=n))
+    return truth
+
+
+def log_mean(log_x: np.ndarray, p: dict[str, np.ndarray]) -> np.ndarray:
+    """log mu of the BNSL (numpy, log space) for parameter arrays with leading shape ``(S,)``.
+
+    ``log_x`` has shape ``(M,)``; returns ``(S, M)``.
+    """
+    lx = np.asarray(log_x, dtype=float)[None, :]
+    log_p = p["log_b"][:, None] - p["c0"][:, None] * lx
+    if p["c"].shape[-1]:
+        z = (lx[:, :, None] - np.log(p["d"])[:, None, :]) / p["f"][:, None, :]
+        log_p = log_p - np.sum(p["c"][:, None, :] * p["f"][:, None, :]
+                               * np.logaddexp(0.0, z), axis=-1)
+    with np.errstate(divide="ignore"):
+        log_a = np.log(p["a"])[:, None]
+    return np.logaddexp(log_a, log_p)
+
+
+def quantities(p: dict[str, np.ndarray], breaks: int) -> dict[str, np.ndarray]:
+    """The compared quantities from user-unit values (leading shape ``(S,)``).
+
+    All are computed in the simulation frame (x_first = 1, y_scale = 1): see the module
+    docstring for which ones are invariant to the fit's data-dependent standardization.
+    """
+    w = np.log(X_LAST) - np.log(X_FIRST)
+    lm = log_mean(np.array([np.log(X_LAST), np.log(X_LAST) + w]), p)
+    out = {
+        "level": lm[:, 0],
+        "asymptote_fraction": p["a"] / np.exp(lm[:, 0]),
+        "slope0": p["c0"] * w,
+    }
+    for i in range(breaks):
+        out[f"slope_change[{i}]"] = p["c"][:, i] * w
+        out[f"break_location[{i}]"] = (np.log(p["d"][:, i]) - np.log(X_FIRST)) / w
+        out[f"log_sharpness[{i}]"] = np.log(p["f"][:, i] / w)
+    out["sigma"] = p["sigma"]
+    out["log_mu_u2"] = lm[:, 1]
+    return out
+
+
+def simulate(spec: ModelSpec, n: int, seed: int, *, ignore_seeds: bool = False):
+    """``n`` simulated curves of ``spec`` and the true quantities, shape ``(n,)`` each.
+
+    With ``ignore_seeds`` the curves are the same but say one run per point (negative control).
+    """
+    x = design()
+    truth = draw_prior(spec, n, seed)
+    user = to_user_units(truth, identity_scaling(x), spec.breaks)
+    user["sigma"] = truth["sigma"]
+    true_q = quantities(user, spec.breaks)
+    # the user-unit law at the last point reproduces the model's level exactly
+    if not np.allclose(true_q["level"], truth["level"], atol=1e-8):
+        raise AssertionError("to_user_units and the law disagree with the model's level")
+    rng = np.random.default_rng([seed, 2])
+    seeds = rng.integers(1, MAX_SEEDS + 1, size=(n, len(x)))
+    mu = log_mean(np.log(x), user)
+    log_y = mu + truth["sigma"][:, None] / np.sqrt(seeds) * rng.standard_normal(mu.shape)
+    curves = [
+        bb.Curve.from_arrays(x, np.exp(log_y[i]),
+                             seeds=np.ones(len(x)) if ignore_seeds else seeds[i],
+                             name=f"sbc-{spec.name}-{i}")
+        for i in range(n)
+    ]
+    return curves, true_q
+
+
+def fit_draws(fit: bb.Fit) -> dict[str, np.ndarray]:
+    """``N_DRAWS`` evenly thinned user-unit posterior draws of one fit."""
+    d = fit.draws()
+    idx = np.round(np.linspace(0, d["a"].shape[0] - 1, N_DRAWS)).astype(int)
+    return {k: v[idx] for k, v in d.items()}
+
+
+def ranks(fits: list[bb.Fit], true_q: dict[str, np.ndarray], breaks: int) -> dict[str, np.ndarray]:
+    """Rank (0..N_DRAWS) of each true quantity among the thinned draws of its fit."""
+    out = {k: np.zeros(len(fits), dtype=int) for k in true_q}
+    for i, f in enumerate(fits):
+        q = quantities(fit_draws(f), breaks)
+        for k in out:
+            out[k][i] = int(np.sum(q[k] < true_q[k][i]))
+    return out
+
+
+def n_bins(n: int) -> int:
+    """Bins of the chi-square test: 10 from 100 simulations on, else 5 (they divide 100)."""
+    return 10 if n >= 100 else 5
+
+
+def uniformity(rank: dict[str, np.ndarray]) -> dict:
+    """Chi-square p-value per quantity and the Bonferroni decision over them."""
+    n = len(next(iter(rank.values())))
+    b = n_bins(n)
+    per = {}
+    for k, r in rank.items():
+        counts = np.bincount(r * b // (N_DRAWS + 1), minlength=b)
+        p = float(stats.chisquare(counts).pvalue)
+        edge = float(np.mean((r < (N_DRAWS + 1) * 0.05) | (r >= (N_DRAWS + 1) * 0.95)))
+        per[k] = {"p_value": p, "counts": counts.tolist(),
+                  "mean_rank": float(np.mean(r) / N_DRAWS), "edge_10pct": edge}
+    k_tests = len(per)
+    adj = min(1.0, k_tests * min(v["p_value"] for v in per.values()))
+    return {"simulations": n, "bins": b, "p_value": adj, "pass": bool(adj >= ALPHA),
+            "tests": k_tests, "parameters": per}
+
+
+def run_form(form: str, n: int, budget: dict, seed: int = 0, *,
+             ignore_seeds: bool = False) -> dict:
+    """Simulate, fit with ``fit_many`` and test the ranks of one form."""
+    spec = sbc_spec(form)
+    t0 = time.perf_counter()
+    curves, true_q = simulate(spec, n, seed, ignore_seeds=ignore_seeds)
+    fits = bb.fit_many(curves, model=spec, seed=seed * 100_000, check=False, **budget)
+    fit_s = time.perf_counter() - t0
+    result = uniformity(ranks(fits, true_q, spec.breaks))
+    diag = [f.diagnostics() for f in fits]
+    result.update({
+        "fit_s": round(fit_s, 1),
+        "fits_with_divergences": sum(d["divergences"] > 0 for d in diag),
+        "fits_r_hat_gt_1.01": sum(not d["max_r_hat"] <= 1.01 for d in diag),
+        "median_min_ess_bulk": float(np.median([d["min_ess_bulk"] for d in diag])),
+    })
+    return result
+
+
+def run(forms: list[str], n: int, budget: dict, n_negative: int, seed: int = 0) -> dict:
+    """SBC of each form and the negative control."""
+    out = {"forms": {}}
+    for i, form in enumerate(forms):
+        out["forms"][form] = run_form(form, n, budget, seed=seed + i)
+    if n_negative > 0:
+        out["negative_control"] = run_form(NEGATIVE_FORM, n_negative, budget, seed=seed + 50,
+                                           ignore_seeds=True)
+        out["negative_control"]["form"] = NEGATIVE_FORM
+    return out
+
+
+def quick(seed: int = 0) -> dict:
+    """The CI version: bnsl-0 and bnsl-1, 48 simulations each, a 48-curve negative control."""
+    return run(["bnsl-0", "bnsl-1"], 48, QUICK, 48, seed=seed)
+
+
+def _summary(res: dict) -> str:
+    lines = []
+    items = list(res["forms"].items())
+    if "negative_control" in res:
+        items.append(("negative control", res["negative_control"]))
+    for name, r in items:
+        lines.append(f"{name}: {r['simulations']} simulations, adjusted p = {r['p_value']:.3g}, "
+                     f"{'PASS' if r['pass'] else 'FAIL'} ({r['fit_s']} s; fits with "
+                     f"divergences {r['fits_with_divergences']}, r_hat > 1.01 "
+                     f"{r['fits_r_hat_gt_1.01']}, median min ESS {r['median_min_ess_bulk']:.0f})")
+        for k, v in r["parameters"].items():
+            lines.append(f"    {k:20s} p = {v['p_value']:.3g}  mean rank {v['mean_rank']:.2f}  "
+                         f"edges {v['edge_10pct']:.2f}  bins {v['counts']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="CI size: bnsl-0, bnsl-1, 48 sims")
+    ap.add_argument("--forms", default="bnsl-0,bnsl-1,bnsl-2")
+    ap.add_argument("--simulations", type=int, default=200)
+    ap.add_argument("--negative", type=int, default=None,
+                    help="simulations of the negative control (default: as --simulations; "
+                         "0 skips it)")
+    ap.add_argument("--budget", choices=["quick", "full"], default="full",
+                    help="sampler budget without --quick (quick: 4 x (300 + 250), as --quick; "
+                         "full: 4 x (500 + 500))")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    if args.quick:
+        res = quick(args.seed)
+    else:
+        forms = [f.strip() for f in args.forms.split(",") if f.strip()]
+        neg = args.simulations if args.negative is None else args.negative
+        budget = QUICK if args.budget == "quick" else FULL
+        res = run(forms, args.simulations, budget, neg, seed=args.seed)
+    res["budget"] = QUICK if args.quick or args.budget == "quick" else FULL
+    res["time_s"] = round(time.perf_counter() - t0, 1)
+    res["machine"] = {"platform": platform.platform(), "python": platform.python_version(),
+                      "cpus": os.cpu_count()}
+    if args.json:
+        print(json.dumps(res))
+    else:
+        print(_summary(res))
+        print(f"total {res['time_s']} s")
+    neg = res.get("negative_control")
+    ok = all(r["pass"] for r in res["forms"].values()) and (neg is None or not neg["pass"])
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
