@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from .data import NoiseSpace
-from .inference import SamplerConfig, padded_length, run_nuts_batch
+from .inference import SamplerConfig, default_batch, padded_length, run_nuts_batch
 from .model import ModelData
 from .spec import ModelSpec
 
@@ -74,7 +74,8 @@ def run_batches_on_ray(
     spec, space, data, config, seeds
         As :func:`~bnsl_bayes.inference.run_nuts_batch`.
     batch : int, optional
-        Curves per task (default: the curves split evenly over the cluster's CPUs).
+        Curves per compiled call inside a task (default: :func:`~bnsl_bayes.inference.
+        default_batch`); each task takes the curves split evenly over the cluster's CPUs.
 
     Returns
     -------
@@ -84,16 +85,18 @@ def run_batches_on_ray(
     ray = connect(address)
     if not data:
         return []
+    cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
+    per_task = -(-len(data) // cpus)  # the curves split evenly over the cluster's CPUs
     if batch is None:
-        cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
-        batch = -(-len(data) // cpus)
+        batch = default_batch(per_task)
     # Every task pads to the length of the longest curve of the whole call, so all tasks run
     # the same compiled program as the local call would.
     length = padded_length(max(d.n_points for d in data))
     data = [d.padded(length) for d in data]
+    per_task = max(per_task, batch)
     remote = ray.remote(num_cpus=1)(_run_batch)
     refs = [
-        remote.remote(spec, space, data[i:i + batch], config, seeds[i:i + batch], batch)
-        for i in range(0, len(data), batch)
+        remote.remote(spec, space, data[i:i + per_task], config, seeds[i:i + per_task], batch)
+        for i in range(0, len(data), per_task)
     ]
     return [item for chunk in ray.get(refs) for item in chunk]

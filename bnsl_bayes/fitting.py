@@ -245,13 +245,13 @@ def fit_many(
     seed : int
         Seed of the first curve; curve ``i`` uses ``seed + i``.
     batch_size : int, optional
-        Curves per compiled call (default: all curves of one noise space at once). Smaller
-        batches use less memory; a vectorized NUTS step lasts as long as the deepest tree of
-        its batch.
+        Curves per compiled call (default: one on a CPU, all curves of a noise space on a GPU;
+        see :func:`~bnsl_bayes.inference.default_batch`). A vectorized NUTS step lasts as long
+        as the deepest tree of its batch. The draws do not depend on it.
     ray_address : str, optional
         Spread the batches over a Ray cluster: ``"local"`` (start or reuse one on this
         machine) or a cluster address (``"auto"``, ``"ray://head:10001"``); needs the ``ray``
-        extra. The default batch is then the curves split evenly over the cluster's CPUs.
+        extra. Each Ray task takes the curves split evenly over the cluster's CPUs.
         The draws are the same as without Ray: a curve's draws depend on its data, seed and
         settings only.
     progress : bool or callable

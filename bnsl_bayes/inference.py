@@ -34,7 +34,14 @@ from .model import ModelData, bnsl_model
 from .progress import Bar
 from .spec import ModelSpec
 
-__all__ = ["SamplerConfig", "padded_length", "run_nuts", "run_nuts_batch", "trace_count"]
+__all__ = [
+    "SamplerConfig",
+    "default_batch",
+    "padded_length",
+    "run_nuts",
+    "run_nuts_batch",
+    "trace_count",
+]
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,17 @@ def padded_length(n_points: int) -> int:
     """The length curves are padded to: the next multiple of 8, so that curves of similar
     lengths share one compiled sampler."""
     return max(8, -(-int(n_points) // 8) * 8)
+
+
+def default_batch(n_curves: int) -> int:
+    """Curves per compiled call when the caller gives none: 1 on a CPU, all on an accelerator.
+
+    A vectorized NUTS step lasts as long as the deepest tree of its batch. On a 2-core CPU,
+    16 simulated 1-break curves took 1.67 s per curve one at a time against 2.78 s in one batch
+    of 16, and a batch of 100 took 5.2 s per curve (``benchmarks/batch_size.py``,
+    ``benchmarks/speed.py``); a GPU runs the lanes of a batch in parallel instead.
+    """
+    return 1 if jax.default_backend() == "cpu" else max(1, int(n_curves))
 
 
 def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig):
@@ -301,8 +319,9 @@ def run_nuts_batch(
     seeds : list of int
         Seed of each curve's PRNG key (the only source of randomness).
     batch : int, optional
-        Curves per compiled call (default: all). The last call is filled up with copies of
-        its first curve, whose results are dropped, so every call has the same shape.
+        Curves per compiled call (default: :func:`default_batch`). The last call is filled up
+        with copies of its first curve, whose results are dropped, so every call has the same
+        shape.
     progress : callable, optional
         Called after each compiled call with the number of curves done so far.
 
@@ -317,7 +336,7 @@ def run_nuts_batch(
         raise ValueError(f"{len(data)} curves but {len(seeds)} seeds: give one seed per curve")
     if not data:
         return []
-    batch = len(data) if batch is None else max(1, min(int(batch), len(data)))
+    batch = default_batch(len(data)) if batch is None else max(1, min(int(batch), len(data)))
     length = padded_length(max(d.n_points for d in data))
     padded = [d.padded(length) for d in data]
     out = []
