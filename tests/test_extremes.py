@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from numpyro.infer.util import log_density
 from scipy.special import expit
@@ -179,6 +179,9 @@ def test_log_power_derivative_on_the_break_is_the_mean_of_both_slopes():
 # ---------------------------------------------------------------------------- bnsl
 @fixed(200)
 @given(law_inputs())
+@example(p={"x": np.array([2.37137371e20, 1.0]), "a": 0.0, "b": 1.0, "c0": 0.0,
+            "c": np.array([0.0, -15.1875, 4.0]), "d": np.array([1.0, 1.0, 2.37137371e20]),
+            "f": np.array([1.0, 1.0, 1.0])})  # y = 1.74e308: found by hypothesis in CI
 def test_bnsl_never_nan_and_gradient_finite_where_representable(p):
     """y is never NaN. Where y is finite no partial derivative is NaN; each one is finite and
     equals P times the closed-form derivative of log P wherever that is a float64 number (well
@@ -201,12 +204,13 @@ def test_bnsl_never_nan_and_gradient_finite_where_representable(p):
     # closed forms: dy/dtheta = P * dlogP/dtheta (* dlog theta/dtheta for x, b, d)
     with np.errstate(all="ignore"):  # inf * 0 where P overflows: masked out below
         pw = np.exp(lp)[:, None]
+        # divide before multiplying by P: P * dlogP can overflow where dy/dx is a float
         cases = [
-            (gx, pw * dl["log_x"][0][:, None] / x[:, None], dl["log_x"][1][:, None] / x[:, None]),
+            (gx, pw * (dl["log_x"][0][:, None] / x[:, None]), dl["log_x"][1][:, None] / x[:, None]),
             (gb, pw / b, np.full((len(x), 1), 1.0 / b)),
             (gc0, pw * dl["c0"][0][:, None], dl["c0"][1][:, None]),
             (gc, pw * dl["c"][0], dl["c"][1]),
-            (gd, pw * dl["log_d"][0] / d, dl["log_d"][1] / d),
+            (gd, pw * (dl["log_d"][0] / d), dl["log_d"][1] / d),
             (gf, pw * dl["f"][0], dl["f"][1]),
         ]
         for got, want, s in cases:
@@ -220,6 +224,24 @@ def test_bnsl_never_nan_and_gradient_finite_where_representable(p):
             # in dy/df) may come out as 0, an absolute error of up to 1e-290 P
             floor = 1e-290 * np.maximum(pw, 1.0)
             assert np.all(err[ok] <= (tol * bound + floor)[ok]), (got, want, p)
+
+
+def test_gradient_near_the_float64_limit():
+    """y = 1.74e308 (finite): every derivative is a float or +-inf, never NaN (found by
+    hypothesis: reverse mode met inf - inf before the law formed its derivatives in log space)."""
+    x = 2.37137371e20
+    c, d, f = np.array([0.0, -15.1875, 4.0]), np.array([1.0, 1.0, x]), np.ones(3)
+    with jax.enable_x64(True):
+        y, grads = jax.value_and_grad(
+            lambda xx, cc, dd, ff: bnsl(xx, 0.0, 1.0, 0.0, cc, dd, ff), argnums=(0, 1, 2, 3)
+        )(jnp.asarray(x), jnp.asarray(c), jnp.asarray(d), jnp.asarray(f))
+    assert math.isfinite(float(y)) and float(y) > 1e308
+    gx = float(grads[0])
+    # dy/dx = P (15.1875 sigmoid(t2) - 4 sigmoid(0)) / x with t2 = log x: in log space
+    log_want = math.log(float(y)) + math.log(15.1875 - 2.0) - math.log(x)
+    assert gx == pytest.approx(math.exp(log_want), rel=1e-10)
+    for g in grads[1:]:
+        assert not np.isnan(np.asarray(g)).any()
 
 
 @fixed(60)
