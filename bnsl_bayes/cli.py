@@ -556,7 +556,7 @@ def _add_seeds_parser(sub: Any) -> None:
     g.add_argument("--warmup", type=int, metavar="N")
     g.add_argument("--samples", type=int, metavar="N")
     g.add_argument("--batch-size", type=int, metavar="N",
-                   help="fits per compiled call (default: the repeats)")
+                   help="fits per compiled call (default: 1 on a CPU, all on a GPU)")
     g = p.add_argument_group("output")
     g.add_argument("--json", action="store_true",
                    help="print one JSON object (cells, required_seeds, time_s) and nothing else")
@@ -647,7 +647,7 @@ def _summary_row(name: str, fit: Fit, prob: float) -> dict[str, Any]:
         "curve": name, "n_fit": int(fit.curve.fit_mask.sum()), "space": fit.space,
         "max_r_hat": _num(diag["max_r_hat"]), "min_ess_bulk": _num(diag["min_ess_bulk"]),
         "divergences": int(diag["divergences"]),
-        **{k: _num(med[k]) for k in ("a", "b", "c0")},
+        **{k: _num(med[k]) for k in fit.form.summary_params},
         "n_held_out": 0, "held_out_covered": None, "held_out_rmsle": None,
     }
     held = _held_out_table(fit, prob)
@@ -762,7 +762,7 @@ def _add_fit_many_parser(sub: Any) -> None:
     g = _add_sampler_options(p, "sampler (the same for every curve)",
                              "seed of the first curve; curve i gets seed + i")
     g.add_argument("--batch-size", type=int, metavar="N",
-                   help="curves per compiled call (default: all)")
+                   help="curves per compiled call (default: 1 on a CPU, all on a GPU)")
     g.add_argument("--ray", metavar="ADDRESS",
                    help="spread batches over Ray: 'local' or a cluster address (needs "
                         "bnsl-bayes[ray])")

@@ -326,7 +326,8 @@ def seeds_study(
         Share of repeats that must extrapolate for a cell to meet the tolerance.
     chains, warmup, samples, target_accept, batch_size
         Sampler settings, the same for every fit (see :func:`bnsl_bayes.fit_many`). The default
-        ``batch_size`` is ``repeats``, so a batch holds curves of similar difficulty.
+        ``batch_size`` is fit_many's: one fit per compiled call on a CPU (a vectorized NUTS step
+        waits for the deepest tree of its batch), the whole study in one call on a GPU.
 
     Returns
     -------
@@ -429,7 +430,7 @@ def seeds_study(
     settings = {"chains": chains, "warmup": warmup, "samples": samples,
                 "target_accept": target_accept}
     fits = fit_many(curves, model=spec, seed=seed, check=False,
-                    batch_size=repeats if batch_size is None else batch_size, **settings)
+                    batch_size=batch_size, **settings)
 
     # measures
     lo_q, hi_q = (1 - prob) / 2, (1 + prob) / 2
@@ -443,7 +444,7 @@ def seeds_study(
             i += 1
             if r == 0:
                 kept[(n, x_max)] = f
-            mu = curve_draws(f.draws(), target_x)
+            mu = curve_draws(f.draws(), target_x, f.spec.form)
             med, lo, hi = np.quantile(mu, [0.5, lo_q, hi_q], axis=0)
             div = int(np.asarray(f.data["sample_stats"]["diverging"].values).sum())
             truth_t = mu_target[r]
@@ -673,7 +674,7 @@ def plot_bands(study: SeedsStudy, cells: Sequence[tuple[int, float]] | None = No
     mu_true = _law_mu(truth, xs)
     for ax, (n, x_max) in zip(axes, cells, strict=True):
         f = study.fits[(n, x_max)]
-        mu = curve_draws(f.draws(), xs)
+        mu = curve_draws(f.draws(), xs, f.spec.form)
         med, lo, hi = np.quantile(mu, [0.5, (1 - prob) / 2, (1 + prob) / 2], axis=0)
         ax.fill_between(xs, lo, hi, color="red", alpha=0.25, lw=0, label=f"{prob:.0%} band")
         ax.plot(xs, med, color="red", lw=1.2, label="median")

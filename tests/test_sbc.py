@@ -36,3 +36,15 @@ def test_sbc_negative_control_fails(sbc_quick):
     neg = sbc_quick["negative_control"]
     assert not neg["pass"], neg["p_value"]
     assert neg["p_value"] < 1e-3
+
+
+@pytest.mark.slow
+def test_extrapolation_bands_are_calibrated(sbc_quick):
+    """Past the last fit point (up to 3x the fit range's log-width), the 90% bands of
+    ``Fit.predict`` cover the truth at 0.9 within 3 binomial sd of the pooled simulations."""
+    cov = sbc_quick["extrapolation_coverage"]
+    assert cov["fits"] == 96 and cov["u"][-1] == 3.0
+    tol = 3 * cov["binomial_sd"]
+    for key in ("mean_coverage", "pred_coverage"):
+        for u, c in zip(cov["u"], cov[key], strict=True):
+            assert abs(c - 0.9) <= tol, (key, u, c, tol)
