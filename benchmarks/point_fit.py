@@ -52,9 +52,10 @@ The baselines M1-M4 (Alabdulmohsin et al. 2022, as listed in the BNSL paper) are
 same objective (least squares on ``log(y + 1)``) from a modest grid of starts whose linear
 parameters are solved by least squares, then ``curve_fit`` from the best few starts, in
 ``x / min(x)`` units (mapped back exactly). M4, ``(y - eps_inf) / (eps_0 - y)**a = b x**c``, is
-solved for ``y`` by vectorized bisection on ``y in (eps_inf, eps_0)``, where its left side is
-strictly increasing in ``y`` for ``a >= 0`` (so the root is unique); ``a = 0`` is the closed form
-``y = eps_inf + b x**c``; ``curve_fit`` optimizes M4 in ``log b`` (b spans many decades).
+solved for ``y`` by the package's solver (``bnsl_bayes.law.m4_log_b``, vectorized bisection in
+``logit((y - eps_inf) / (eps_0 - eps_inf))``, where its left side is strictly increasing for
+``a > 0``, so the root is unique); ``a = 0`` is the closed form ``y = eps_inf + b x**c``;
+``curve_fit`` optimizes M4 in ``log b`` (b spans many decades).
 No sign constraints are imposed on M1-M3 (e.g. M2 may fit ``a < 0``, ``b > 0``).
 
 Run ``python benchmarks/point_fit.py`` from the repository root to fit the 4-digit-addition
@@ -72,8 +73,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 from scipy.optimize import curve_fit
+
+from bnsl_bayes.law import m4_log_b
 
 __all__ = [
     "BASELINES",
@@ -104,7 +108,7 @@ _REF_BASE = {"a": (0.0, 1.0, 0.1), "b": (0.0, 40.0, 2.5), "c0": (0.0, 1.0, 0.25)
 _REF_BREAK = {"c": (0.0, 1.0, 0.25), "d": (0.0, 40.0, 2.5), "f": (0.0, 1.0, 0.25)}
 _PENALTY = 1.0e3  # model output (in log1p units) returned where the law is not finite
 _MAX_CHUNK_ELEMENTS = 2_000_000  # (grid points x data points) per chunk: ~16 MB per array
-_BISECT_ITERS = 64
+_M4_LAW = jax.jit(m4_log_b)  # the package's M4 solver, shared with the Bayesian m4 form
 
 
 # --------------------------------------------------------------------------------------------
@@ -537,30 +541,21 @@ def _m4_solve(
 ) -> np.ndarray:
     """Solve ``(y - eps_inf) / (eps_0 - y)**a = b x**c`` for ``y``, row-wise.
 
-    With ``y = eps_inf + t D``, ``D = eps_0 - eps_inf > 0`` and ``a >= 0``, the equation in log
-    form ``log t + log D - a log(D (1 - t)) = log b + c log x`` has a strictly increasing left
-    side on ``t in (0, 1)``, so bisection finds its unique root. ``a = 0`` uses the closed form.
-    Rows with ``D <= 0``, ``b <= 0`` or ``a < 0`` give NaN. Shapes: parameters ``(m,)``,
-    ``log_x`` ``(k,)``, result ``(m, k)``.
+    The package's M4 law (:func:`bnsl_bayes.law.m4_log_b`, the one the Bayesian ``m4`` form
+    uses): with ``y = eps_inf + t D``, ``D = eps_0 - eps_inf > 0`` and ``a > 0`` the equation
+    ``log t - a log(1 - t) = log b + c log x - (1 - a) log D`` has a strictly increasing left
+    side, and bisection in ``logit t`` finds its unique root. ``a < 1e-12`` uses the closed form
+    ``y = eps_inf + b x**c``. Rows with ``D <= 0``, ``b <= 0`` or ``a < 0`` give NaN. Shapes:
+    parameters ``(m,)``, ``log_x`` ``(k,)``, result ``(m, k)``.
     """
     a, b, c = a[:, None], b[:, None], c[:, None]
     e0, ei = eps_0[:, None], eps_inf[:, None]
-    span = e0 - ei
-    valid = (span > 0) & (b > 0) & (a >= 0)
-    span_safe = np.where(valid, span, 1.0)
-    log_d = np.log(span_safe)
-    rhs = np.log(np.where(valid, b, 1.0)) + c * log_x[None, :]
-    lo = np.zeros(np.broadcast_shapes(rhs.shape, a.shape))
-    hi = np.ones_like(lo)
-    for _ in range(_BISECT_ITERS):
-        mid = 0.5 * (lo + hi)
-        lhs = np.log(mid) + log_d - a * (log_d + np.log1p(-mid))
-        below = lhs < rhs
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    y = ei + 0.5 * (lo + hi) * span_safe
-    y_a0 = ei + np.exp(rhs)
-    y = np.where(a < 1e-12, y_a0, y)
+    valid = (e0 - ei > 0) & (b > 0) & (a >= 0)
+    a_eff = np.where(a < 1e-12, 0.0, np.where(valid, a, 1.0))
+    log_b = np.log(np.where(valid, b, 1.0))
+    with jax.enable_x64(True):
+        y = np.asarray(_M4_LAW(log_x[None, :], a_eff, log_b, c, np.where(valid, e0, 1.0),
+                               np.where(valid, ei, 0.0)))
     return np.where(valid, y, np.nan)
 
 
