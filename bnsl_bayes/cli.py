@@ -565,6 +565,29 @@ def _add_seeds_parser(sub: Any) -> None:
     p.set_defaults(func=_cmd_seeds)
 
 
+def _add_csv_columns(p: argparse.ArgumentParser, *, group: bool = False) -> None:
+    """The 'CSV columns' options shared by fit, fit-many and compare (and --group for
+    fit-many)."""
+    g = p.add_argument_group("CSV columns (not for dataset:NAME)")
+    if group:
+        g.add_argument("--group", metavar="COL[,COL...]", help="columns that identify a curve")
+    g.add_argument("--x", metavar="COL", help="column of the scaled quantity (default: x)")
+    g.add_argument("--y", metavar="COL", help="column of the metric (default: y)")
+    g.add_argument("--seeds", metavar="COL",
+                   help="column with the number of runs behind each row (default: 1 each)")
+    g.add_argument("--std", metavar="COL", help="column with the per-run standard deviation")
+    g.add_argument("--split", metavar="COL",
+                   help="column saying which rows are fitted: fit/held_out, train/test or 1/0")
+
+
+def _add_space_and_cutoff(g: Any, space_default: str) -> None:
+    """--space and --fit-upto, shared by fit, fit-many and compare."""
+    g.add_argument("--space", choices=("log", "linear"),
+                   help=f"noise space (default: {space_default})")
+    g.add_argument("--fit-upto", type=float, metavar="X",
+                   help="fit only points with x <= X; the others are held out")
+
+
 def _add_sampler_options(p: argparse.ArgumentParser, title: str, seed_help: str) -> Any:
     """The sampler options shared by fit, fit-many and compare; returns the group."""
     g = p.add_argument_group(title)
@@ -738,20 +761,11 @@ def _add_fit_many_parser(sub: Any) -> None:
         ),
     )
     p.add_argument("data", metavar="DATA", help="CSV path, '-', or dataset:NAME[/PREFIX]")
-    g = p.add_argument_group("CSV columns (not for dataset:NAME)")
-    g.add_argument("--group", metavar="COL[,COL...]", help="columns that identify a curve")
-    g.add_argument("--x", metavar="COL", help="column of the scaled quantity (default: x)")
-    g.add_argument("--y", metavar="COL", help="column of the metric (default: y)")
-    g.add_argument("--seeds", metavar="COL", help="column with the runs behind each row")
-    g.add_argument("--std", metavar="COL", help="column with the per-run standard deviation")
-    g.add_argument("--split", metavar="COL", help="column saying which rows are fitted")
+    _add_csv_columns(p, group=True)
     g = p.add_argument_group("model")
     g.add_argument("--breaks", type=int, metavar="N", help="number of breaks (default: 1)")
     g.add_argument("--model", metavar="NAME|PATH", help="a bundled model name or a .toml file")
-    g.add_argument("--space", choices=("log", "linear"),
-                   help="noise space (default: per curve, log when every fitted y > 0)")
-    g.add_argument("--fit-upto", type=float, metavar="X",
-                   help="fit only points with x <= X; the others are held out")
+    _add_space_and_cutoff(g, "per curve, log when every fitted y > 0")
     g = p.add_argument_group("output")
     g.add_argument("--prob", type=_prob, default=0.9, metavar="P",
                    help="probability of the bands behind held_out_covered (default: 0.9)")
@@ -848,23 +862,14 @@ def _add_compare_parser(sub: Any) -> None:
         ),
     )
     p.add_argument("data", metavar="DATA", help="CSV path, '-' (stdin) or dataset:NAME")
-    g = p.add_argument_group("CSV columns (not for dataset:NAME)")
-    for opt, text in (("x", "column of the scaled quantity (default: x)"),
-                      ("y", "column of the metric (default: y)"),
-                      ("seeds", "column with the number of runs behind each row"),
-                      ("std", "column with the per-run standard deviation"),
-                      ("split", "column saying which rows are fitted (fit/held_out or 1/0)")):
-        g.add_argument(f"--{opt}", metavar="COL", help=text)
+    _add_csv_columns(p)
     g = p.add_argument_group("models")
     m = g.add_mutually_exclusive_group()
     m.add_argument("--breaks", type=_breaks_list, metavar="0,1,2,3",
                    help="numbers of breaks to compare (default: 0,1,2,3)")
     m.add_argument("--models", type=_name_list, metavar="A,B",
                    help="bundled model names or .toml files to compare")
-    g.add_argument("--space", choices=("log", "linear"),
-                   help="noise space (default: log when every fitted y > 0, else linear)")
-    g.add_argument("--fit-upto", type=float, metavar="X",
-                   help="fit only points with x <= X; the others are held out")
+    _add_space_and_cutoff(g, "log when every fitted y > 0, else linear")
     g.add_argument("--method", choices=("stacking", "BB-pseudo-BMA", "pseudo-BMA"),
                    default="stacking", help="model weights (default: stacking)")
     g.add_argument("--json", action="store_true",
@@ -909,24 +914,14 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("data", metavar="DATA", help="CSV path, '-' (stdin) or dataset:NAME")
-    g = p.add_argument_group("CSV columns (not for dataset:NAME)")
-    g.add_argument("--x", metavar="COL", help="column of the scaled quantity (default: x)")
-    g.add_argument("--y", metavar="COL", help="column of the metric (default: y)")
-    g.add_argument("--seeds", metavar="COL",
-                   help="column with the number of runs behind each row (default: 1 each)")
-    g.add_argument("--std", metavar="COL", help="column with the per-run standard deviation")
-    g.add_argument("--split", metavar="COL",
-                   help="column saying which rows are fitted: fit/held_out, train/test or 1/0")
+    _add_csv_columns(p)
     g = p.add_argument_group("model")
     g.add_argument("--breaks", type=_breaks_or_auto, metavar="N|auto",
                    help="number of breaks: the bundled model bnsl-N (default: 1); 'auto' fits "
                         "0 to 3 and keeps the best by PSIS-LOO")
     g.add_argument("--model", metavar="NAME|PATH",
                    help="a bundled model name (see 'bnsl-bayes models') or a .toml file")
-    g.add_argument("--space", choices=("log", "linear"),
-                   help="noise space (default: log when every fitted y > 0, else linear)")
-    g.add_argument("--fit-upto", type=float, metavar="X",
-                   help="fit only points with x <= X; the others are held out")
+    _add_space_and_cutoff(g, "log when every fitted y > 0, else linear")
     g = p.add_argument_group("output")
     g.add_argument("--predict", type=_x_list, metavar="X1,X2,...",
                    help="x at which to predict (default: the held-out x, at most 5 of them, "

@@ -17,8 +17,9 @@ from numpy.typing import ArrayLike
 
 from .data import Curve, DataError, NoiseSpace
 from .distributed import check_ray_address, run_batches_on_ray
+from .forms import get_form
 from .inference import SamplerConfig, run_nuts, run_nuts_batch
-from .model import ModelData, Scaling, draw_noise, to_user_units
+from .model import ModelData, Scaling, draw_noise
 from .predict import curve_draws, predictive_draws
 from .progress import Bar
 from .result import FORMAT_VERSION, Fit, json_attr
@@ -43,7 +44,8 @@ def resolve_model(breaks: int | None, model: str | PathLike | ModelSpec | None) 
     Raises
     ------
     SpecError
-        Unknown model, malformed file, or ``breaks`` that contradicts the model.
+        Unknown model, malformed file, ``breaks`` that contradicts the model, or ``breaks``
+        given with a form whose shape is fixed (``m1`` ... ``m4``).
     """
     if isinstance(model, ModelSpec):
         spec = model
@@ -60,6 +62,13 @@ def resolve_model(breaks: int | None, model: str | PathLike | ModelSpec | None) 
                 f"pass model= the path of your own TOML with more breaks"
             ) from None
         return spec
+    shape = get_form(spec.form)
+    if breaks is not None and shape.fixed_breaks is not None:
+        raise SpecError(
+            f"breaks = {breaks!r} with model {spec.name!r}: its form {spec.form!r} "
+            f"({shape.formula}) has a fixed shape; leave breaks out (breaks chooses among the "
+            f"bnsl forms)"
+        )
     if breaks is not None and breaks != spec.breaks:
         raise SpecError(
             f"breaks = {breaks} but model {spec.name!r} has {spec.breaks}; give one of the two"
@@ -192,7 +201,9 @@ def _prepare(curve: Curve, spec: ModelSpec,
         raise DataError(f"space = {space!r}: expected 'log' or 'linear'")
     curve.check_fittable(n_params=spec.n_law_params, space=space, model=spec.name)
     scaling = Scaling.from_curve(curve, space)
-    return space, scaling, ModelData.from_curve(curve, scaling)
+    form = get_form(spec.form)
+    form.check_data(curve, scaling, spec)
+    return space, scaling, ModelData.from_curve(curve, scaling, refs=form.needs_refs)
 
 
 def _finish(values, stats, warm_div, *, spec, config, scaling, curve, mdata, seed,
@@ -348,12 +359,13 @@ def build_datatree(
     The noise sd ``sigma`` (integrated out during sampling) is drawn here from its exact
     conditional posterior given each curve.
     """
-    params = to_user_units(values, scaling, spec.breaks)
-    chains, draws = params["a"].shape
+    form = get_form(spec.form)
+    params = form.user_params(values, scaling, spec)
+    chains, draws = np.shape(values["level"])[:2]
     m = curve.fit_mask
     x, y, n = curve.x[m], curve.y[m], curve.seeds[m]
     flat = {k: v.reshape((chains * draws,) + v.shape[2:]) for k, v in params.items()}
-    mu = curve_draws(flat, x)
+    mu = curve_draws(flat, x, spec.form)
     if scaling.space == "log":
         resid = np.log(y)[None, :] - np.log(mu)
         unit = 1.0
@@ -372,11 +384,11 @@ def build_datatree(
         loglik = -0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
     y_rep = predictive_draws(mu, flat["sigma"], scaling.space, n, rng)
     shape = (chains, draws, len(x))
-    posterior = {k: params[k] for k in ("a", "b", "log_b", "c0", "sigma")}
-    dims = {"y": ["point"], "x": ["point"], "seeds": ["point"], "std": ["point"]}
-    if spec.breaks:
-        posterior.update({k: params[k] for k in ("c", "d", "f")})
-        dims.update({k: ["break"] for k in ("c", "d", "f")})
+    names, var_dims = form.posterior_vars(spec.breaks)
+    scalar = [k for k in names if k not in var_dims]
+    posterior = {k: params[k] for k in scalar + ["sigma"]}
+    posterior.update({k: params[k] for k in names if k in var_dims})
+    dims = {"y": ["point"], "x": ["point"], "seeds": ["point"], "std": ["point"], **var_dims}
     attrs = {
         "/": {
             "bnsl_bayes_format": FORMAT_VERSION,
@@ -400,7 +412,8 @@ def build_datatree(
             "constant_data": {"x": x, "seeds": n, "std": curve.std[m]},
         },
         dims=dims,
-        coords={"point": np.arange(len(x)), "break": np.arange(1, spec.breaks + 1)},
+        coords={"point": np.arange(len(x)),
+                **({"break": np.arange(1, spec.breaks + 1)} if var_dims else {})},
         attrs=attrs,
     )
     dt.attrs.update(attrs["/"])

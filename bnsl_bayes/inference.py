@@ -30,7 +30,8 @@ from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
 from .data import NoiseSpace
-from .model import ModelData, bnsl_model
+from .forms import get_form
+from .model import ModelData
 from .progress import Bar
 from .spec import ModelSpec
 
@@ -166,10 +167,13 @@ def default_batch(n_curves: int) -> int:
 
 def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig):
     """The (unjitted) run ``(key, data) -> (values, stats, warmup_divergences)`` of one curve."""
-    model = partial(bnsl_model, spec=spec, space=space)
+    form = get_form(spec.form)
+    model = partial(form.model, spec=spec, space=space)
     zeros = jnp.zeros(n_points)
     ones = jnp.ones(n_points)
     dummy = ModelData(jnp.linspace(0.0, 1.0, n_points), zeros, ones, zeros, zeros, ones)
+    if form.needs_refs:
+        dummy = dummy._replace(log_x_width=jnp.asarray(1.0), y_zero=jnp.asarray(-1.0))
     _, potential_gen, postprocess_gen, trace = initialize_model(
         jax.random.PRNGKey(0), model, model_args=(dummy,), dynamic_args=True
     )

@@ -192,6 +192,12 @@ class ModelData(NamedTuple):
     mask : array, optional
         1 for a real point, 0 for padding (curves of different lengths share one compiled
         sampler by padding to a common length); None means every point is real.
+    log_x_width : array, optional
+        Scalar ``log x_last - log x_first``, for forms whose shape is fixed in natural-log-x
+        units (M3); None for the others.
+    y_zero : array, optional
+        Scalar: y = 0 on the standardized scale (linear space: ``-y_last / spread``; log
+        space: 0, unused), for forms anchored at y = 0 (M1); None for the others.
     """
 
     u: jnp.ndarray
@@ -200,6 +206,8 @@ class ModelData(NamedTuple):
     std2: jnp.ndarray
     std_dof: jnp.ndarray
     mask: jnp.ndarray | None = None
+    log_x_width: jnp.ndarray | None = None
+    y_zero: jnp.ndarray | None = None
 
     @property
     def n_points(self) -> int:
@@ -219,11 +227,16 @@ class ModelData(NamedTuple):
 
         # Padding sits at u = 1 with one seed and no spread; its mask removes it from the sums.
         return ModelData(pad(self.u, 1.0), pad(self.obs, 0.0), pad(self.sqrt_seeds, 1.0),
-                         pad(self.std2, 0.0), pad(self.std_dof, 0.0), pad(mask, 0.0))
+                         pad(self.std2, 0.0), pad(self.std_dof, 0.0), pad(mask, 0.0),
+                         self.log_x_width, self.y_zero)
 
     @classmethod
-    def from_curve(cls, curve: Curve, scaling: Scaling) -> ModelData:
-        """The standardized fit points of ``curve``."""
+    def from_curve(cls, curve: Curve, scaling: Scaling, *, refs: bool = False) -> ModelData:
+        """The standardized fit points of ``curve``.
+
+        ``refs=True`` also fills the scalars ``log_x_width`` and ``y_zero`` (forms that need
+        them say so: :attr:`bnsl_bayes.forms.Form.needs_refs`).
+        """
         m = curve.fit_mask
         x, y, n, sd = curve.x[m], curve.y[m], curve.seeds[m], curve.std[m]
         if scaling.space == "log":
@@ -234,13 +247,18 @@ class ModelData(NamedTuple):
             sd_model = sd / scaling.y_scale
         # a spread whose square underflows carries no usable information: treat it as unknown
         known = np.isfinite(sd_model) & (sd_model**2 >= np.finfo(float).tiny) & (n >= 2)
-        return cls(
+        data = cls(
             u=np.asarray(scaling.u(x), dtype=float),
             obs=np.asarray(obs, dtype=float),
             sqrt_seeds=np.sqrt(n).astype(float),
             std2=np.where(known, sd_model, 0.0) ** 2,
             std_dof=np.where(known, n - 1.0, 0.0),
         )
+        if refs:
+            zero = -scaling.y_shift / scaling.y_scale if scaling.space == "linear" else 0.0
+            data = data._replace(log_x_width=np.asarray(scaling.log_x_width, dtype=float),
+                                 y_zero=np.asarray(zero, dtype=float))
+        return data
 
 
 def standardized_log_power(u, level_log_p1, s0, s, v, g):

@@ -218,7 +218,8 @@ def plot_trace(fit: Fit, *, var_names: list[str] | None = None) -> Figure:
         The fit.
     var_names : list of str, optional
         Posterior variables to show; default the law's parameters and the noise
-        (``a, b, c0, c, d, f, sigma``, without the per-break ones for 0 breaks).
+        (BNSL: ``a, b, c0, c, d, f, sigma``, without the per-break ones for 0 breaks; other
+        forms: their own parameters and sigma).
 
     Returns
     -------
@@ -227,6 +228,6 @@ def plot_trace(fit: Fit, *, var_names: list[str] | None = None) -> Figure:
     import arviz as az
 
     if var_names is None:
-        var_names = ["a", "b", "c0"] + (["c", "d", "f"] if fit.breaks else []) + ["sigma"]
+        var_names = fit.form.trace_vars(fit.breaks)
     pc = az.plot_trace_dist(fit.data, var_names=var_names, backend="matplotlib")
     return pc.viz["figure"].item()

@@ -1,49 +1,41 @@
 """Posterior curves and bands at any x: the mean curve and a new point averaged over k runs.
 
-Pure functions of posterior draws in user units (``a, log_b, c0, c, d, f, sigma``); nothing here
-samples the posterior or knows about files.
+Pure functions of posterior draws in user units (BNSL: ``a, log_b, c0, c, d, f, sigma``; other
+forms: their own parameters, see :mod:`.forms`); nothing here samples the posterior or knows
+about files.
 """
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from .data import NoiseSpace
-from .law import bnsl_log_power
+from .forms import get_form
 
 __all__ = ["band_table", "curve_draws", "predictive_draws"]
 
 
-def curve_draws(draws: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+def curve_draws(draws: dict[str, np.ndarray], x: np.ndarray, form: str = "bnsl") -> np.ndarray:
     """The law at ``x`` for each posterior draw.
 
     Parameters
     ----------
     draws : dict
-        Flat draws: ``a, log_b, c0`` of shape ``(S,)`` and ``c, d, f`` of shape ``(S, n)``.
+        Flat draws in user units. BNSL: ``a, log_b, c0`` of shape ``(S,)`` and ``c, d, f`` of
+        shape ``(S, n)``; other forms: the posterior variables of their fits
+        (:meth:`Fit.draws <bnsl_bayes.result.Fit.draws>`).
     x : numpy.ndarray
         Points (> 0), shape ``(m,)``.
+    form : str
+        The functional form of the draws (``"bnsl"``, ``"m1"`` ... ``"m4"``).
 
     Returns
     -------
     numpy.ndarray
         Mean curve, shape ``(S, m)``, float64.
     """
-    with jax.enable_x64(True):
-        log_x = jnp.log(jnp.asarray(x, dtype=jnp.float64))
-        log_power = jax.vmap(bnsl_log_power, in_axes=(None, 0, 0, 0, 0, 0))(
-            log_x,
-            jnp.asarray(draws["log_b"]),
-            jnp.asarray(draws["c0"]),
-            jnp.asarray(draws["c"]),
-            jnp.log(jnp.asarray(draws["d"])),
-            jnp.asarray(draws["f"]),
-        )
-        mu = jnp.asarray(draws["a"])[:, None] + jnp.exp(log_power)
-        return np.asarray(mu)
+    return get_form(form).law(draws, np.asarray(x, dtype=float))
 
 
 def predictive_draws(

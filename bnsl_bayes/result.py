@@ -16,6 +16,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from .data import Curve, DataError
+from .forms import Form, get_form
 from .model import Scaling
 from .predict import band_table, curve_draws, predictive_draws
 from .spec import ModelSpec, parse_spec
@@ -39,13 +40,15 @@ def _as_prob(prob: float) -> float:
 
 @dataclass(eq=False)
 class Fit:
-    """A fitted BNSL: the posterior and everything needed to predict from it.
+    """A fitted BNSL (or baseline form): the posterior and everything needed to predict from it.
 
     Attributes
     ----------
     data : xarray.DataTree
-        ArviZ DataTree with groups ``posterior`` (law parameters in user units: a, b, log_b,
-        c0, c, d, f over dim ``break``, and sigma), ``sample_stats``, ``log_likelihood``,
+        ArviZ DataTree with groups ``posterior`` (law parameters in user units and sigma;
+        BNSL: a, b, log_b, c0, c, d, f over dim ``break``; M1-M3: a, b, ... of their own law
+        with ``log_a`` = log|a|; M4: alpha, b, c, eps_0, eps_inf, log_b; see
+        :mod:`bnsl_bayes.forms`), ``sample_stats``, ``log_likelihood``,
         ``posterior_predictive``, ``observed_data``, ``constant_data`` (x, seeds), and
         ``predictions`` / ``predictions_constant_data`` after :meth:`predict`.
     spec : ModelSpec
@@ -72,6 +75,11 @@ class Fit:
         return self.spec.breaks
 
     @property
+    def form(self) -> Form:
+        """The functional form of the model (:mod:`bnsl_bayes.forms`)."""
+        return get_form(self.spec.form)
+
+    @property
     def space(self) -> str:
         """Noise space, ``"log"`` or ``"linear"``."""
         return self.scaling.space
@@ -81,20 +89,16 @@ class Fit:
         if self._flat is None:
             post = self.data["posterior"]
             out = {}
-            for name in ("a", "b", "log_b", "c0", "sigma"):
-                out[name] = np.asarray(post[name].values, dtype=float).reshape(-1)
-            for name in ("c", "d", "f"):  # absent for 0 breaks
-                if name in post:
-                    arr = np.asarray(post[name].values, dtype=float)
-                    out[name] = arr.reshape((-1,) + arr.shape[2:])
-                else:
-                    out[name] = np.zeros((out["a"].size, 0))
+            for name in post.data_vars:
+                arr = np.asarray(post[name].values, dtype=float)
+                out[str(name)] = arr.reshape((-1,) + arr.shape[2:])
+            self.form.complete_draws(out)
             self._flat = out
         return self._flat
 
     def diagnostics(self) -> dict[str, float | int]:
         """``max_r_hat``, ``min_ess_bulk`` and post-warmup ``divergences`` (rank-normalized)."""
-        names = ["a", "log_b", "c0", "sigma"] + (["c", "d", "f"] if self.breaks else [])
+        names = self.form.diagnostic_vars(self.breaks)
         post = self.data["posterior"].to_dataset()[names]
         rhat = az.rhat(post)
         ess = az.ess(post, method="bulk")
@@ -141,17 +145,15 @@ class Fit:
         Returns
         -------
         pandas.DataFrame
-            Index ``a, b, c0, c1, d1, f1, ..., sigma``; columns ``median, lo, hi``.
+            Index: the parameters of the form's law and ``sigma`` (BNSL ``a, b, c0, c1, d1,
+            f1, ..., sigma``; M1 ``a, b``; M2 ``a, b, c``; M3 ``a, b, c, d``; M4 ``alpha, b,
+            c, eps_0, eps_inf``); columns ``median, lo, hi``.
         """
         prob = _as_prob(prob)
         q = [0.5, (1 - prob) / 2, (1 + prob) / 2]
         d = self.draws()
-        rows = {}
-        for name in ("a", "b", "c0"):
-            rows[name] = np.quantile(d[name], q)
-        for i in range(self.breaks):
-            for name in ("c", "d", "f"):
-                rows[f"{name}{i + 1}"] = np.quantile(d[name][:, i], q)
+        rows = {name: np.quantile(v, q)
+                for name, v in self.form.parameter_draws(d, self.breaks).items()}
         rows["sigma"] = np.quantile(d["sigma"], q)
         return pd.DataFrame.from_dict(rows, orient="index", columns=["median", "lo", "hi"])
 
@@ -188,7 +190,7 @@ class Fit:
         prob = _as_prob(prob)
         xs, ks = _check_new_x(x, seeds)
         d = self.draws()
-        mu = curve_draws(d, xs)
+        mu = curve_draws(d, xs, self.spec.form)
         rng = np.random.default_rng([self.seed, 1])
         y_new = predictive_draws(mu, d["sigma"], self.space, ks, rng)
         chains = self.data["posterior"].sizes["chain"]
@@ -218,7 +220,7 @@ class Fit:
         d = self.diagnostics()
         n_fit = int(self.curve.fit_mask.sum())
         lines = [
-            f"BNSL fit: model {self.spec.name} ({self.breaks} break(s)), {self.space} noise space",
+            f"{self.form.title(self.spec)}, {self.space} noise space",
             f"data: {self.curve.name or 'curve'}: {n_fit} fit points, "
             f"x in [{self.curve.x[self.curve.fit_mask].min():g}, "
             f"{self.curve.x[self.curve.fit_mask].max():g}], "

@@ -38,21 +38,21 @@ _DISTRIBUTIONS: dict[str, tuple[type, tuple[str, ...], str]] = {
     "Beta": (dist.Beta, ("concentration1", "concentration0"), "unit"),
 }
 
-# prior name -> (support it needs, used for which noise space, what it is)
-_SITES: dict[str, tuple[str, str, str]] = {
-    "level": ("real", "both", "log (log space) or value (linear space) of the mean curve at the "
-              "last fit point, relative to the observed last point"),
-    "asymptote_fraction": ("unit", "log", "a divided by the mean curve at the last fit point"),
-    "log_height": ("real", "linear", "log of (mean curve at the last fit point - a), in spreads"),
-    "slope0": ("real", "both", "c0 times the log-x width of the fit range"),
-    "slope_change": ("real", "breaks", "c_i times the log-x width of the fit range"),
-    "break_location": ("real", "breaks", "log d_i on the standardized axis (fit range = [0, 1])"),
-    "log_sharpness": ("real", "breaks", "log of f_i divided by the log-x width of the fit range"),
-    "noise_variance": ("positive", "both", "per-seed noise variance (log space: of log y; "
-                       "linear: in spreads squared); InverseGamma, integrated out analytically"),
-}
+# The prior sites of each form (support, noise space, meaning) live in :mod:`.forms`.
 
-_FORMS = ("bnsl",)
+
+def _form(name: str):
+    """The :class:`~bnsl_bayes.forms.Form` called ``name`` (imported here on first use:
+    :mod:`.forms` builds on the model, which builds on this module)."""
+    from .forms import get_form
+
+    return get_form(name)
+
+
+def _form_names() -> list[str]:
+    from .forms import FORMS
+
+    return list(FORMS)
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,11 @@ class ModelSpec:
     name : str
         Name of the specification (``"bnsl-1"``).
     form : str
-        Functional form; ``"bnsl"``.
+        Functional form: ``"bnsl"``, or a baseline of the BNSL paper ``"m1"`` ... ``"m4"``
+        (see :mod:`bnsl_bayes.forms`).
     breaks : int
-        Number of breaks n (0 is a power law plus an asymptote).
+        Number of breaks n (0 is a power law plus an asymptote); fixed by the form for
+        ``m1`` ... ``m4`` (M3's shift d counts as its one break).
     priors : tuple of (str, Prior)
         Priors on the standardized scale, by site name.
     description : str
@@ -121,8 +123,8 @@ class ModelSpec:
 
     @property
     def n_law_params(self) -> int:
-        """Number of parameters of the law: a, b, c0 and (c_i, d_i, f_i) per break."""
-        return 3 + 3 * self.breaks
+        """Number of parameters of the law (BNSL: a, b, c0 and (c_i, d_i, f_i) per break)."""
+        return _form(self.form).n_law_params(self.breaks)
 
     def to_toml(self) -> str:
         """TOML text that :func:`load_spec` reads back into an equal specification."""
@@ -217,38 +219,52 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     extra = sorted(set(raw) - allowed)
     if extra:
         raise fail(f"unknown key(s) {extra}; allowed top-level keys are {sorted(allowed)}")
-    for key in ("name", "form", "breaks", "priors"):
+    for key in ("name", "form", "priors"):
         if key not in raw:
             raise fail(f"missing key {key!r}; see the bundled models/bnsl-1.toml for the layout")
-    name, form, breaks = raw["name"], raw["form"], raw["breaks"]
+    name, form = raw["name"], raw["form"]
     if not isinstance(name, str) or not name:
         raise fail(f"'name' must be a non-empty string, got {name!r}")
-    if form not in _FORMS:
-        raise fail(f"'form' must be one of {list(_FORMS)}, got {form!r}")
-    if not isinstance(breaks, int) or isinstance(breaks, bool) or not 0 <= breaks <= 5:
-        raise fail(f"'breaks' must be a whole number from 0 to 5, got {breaks!r}")
+    if not isinstance(form, str) or form not in _form_names():
+        raise fail(f"'form' must be one of {_form_names()}, got {form!r}")
+    shape = _form(form)
+    if shape.fixed_breaks is None:
+        if "breaks" not in raw:
+            raise fail("missing key 'breaks'; see the bundled models/bnsl-1.toml for the layout")
+        breaks = raw["breaks"]
+        if not isinstance(breaks, int) or isinstance(breaks, bool) or not 0 <= breaks <= 5:
+            raise fail(f"'breaks' must be a whole number from 0 to 5, got {breaks!r}")
+    else:
+        breaks = raw.get("breaks", shape.fixed_breaks)
+        if (not isinstance(breaks, int) or isinstance(breaks, bool)
+                or breaks != shape.fixed_breaks):
+            raise fail(f"form {form!r} ({shape.formula}) has a fixed shape with "
+                       f"{shape.fixed_breaks} break(s); 'breaks' must be {shape.fixed_breaks} "
+                       f"or left out, got {breaks!r}")
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise fail(f"'description' must be a string, got {description!r}")
     table = raw["priors"]
     if not isinstance(table, dict):
         raise fail("'priors' must be a table of site = { dist = ..., ... }")
-    needed = [s for s, (_, use, _) in _SITES.items() if use != "breaks" or breaks > 0]
+    needed = shape.sites(breaks)
     missing = [s for s in needed if s not in table]
     if missing:
-        raise fail(f"missing prior(s) {missing}; every site needs one: {needed}")
-    unknown = sorted(set(table) - set(_SITES))
+        raise fail(f"missing prior(s) {missing}; every site needs one: {list(needed)}")
+    known = shape.all_sites()
+    unknown = sorted(set(table) - set(known))
     if unknown:
-        raise fail(f"unknown prior site(s) {unknown}; known sites are {sorted(_SITES)}")
+        raise fail(f"unknown prior site(s) {unknown} for form {form!r}; its sites are "
+                   f"{sorted(known)}")
     priors = []
-    for site in needed:
-        priors.append((site, _parse_prior(table[site], site, fail)))
+    for site, (support, _, _) in needed.items():
+        priors.append((site, _parse_prior(table[site], site, fail, support)))
     return ModelSpec(
         name=name, form=form, breaks=breaks, priors=tuple(priors), description=description
     )
 
 
-def _parse_prior(entry: object, site: str, fail) -> Prior:
+def _parse_prior(entry: object, site: str, fail, need: str) -> Prior:
     if not isinstance(entry, dict) or "dist" not in entry:
         raise fail(f"prior {site!r} must be an inline table like {{ dist = \"Normal\", loc = 0.0, "
                    f"scale = 1.0 }}, got {entry!r}")
@@ -272,7 +288,6 @@ def _parse_prior(entry: object, site: str, fail) -> Prior:
     if site == "noise_variance" and name != "InverseGamma":
         raise fail(f"prior 'noise_variance' must be InverseGamma (the noise is integrated out "
                    f"analytically, which needs this conjugate prior), got {name}")
-    need = _SITES[site][0]
     if support != need:
         raise fail(f"prior {site!r} needs a distribution on the {need} line, but {name} lives on "
                    f"the {support} line; choose one of "

@@ -12,6 +12,7 @@ from bnsl_bayes.fitting import resolve_model
 from bnsl_bayes.spec import ModelSpec, Prior, SpecError, parse_spec
 
 BUNDLED = ["bnsl-0", "bnsl-1", "bnsl-2", "bnsl-3"]
+BASELINES = ["m1", "m2", "m3", "m4"]  # the paper's baseline forms (tests/test_forms.py)
 BREAK_SITES = {"slope_change", "break_location", "log_sharpness"}
 ALWAYS_SITES = {"level", "slope0", "asymptote_fraction", "log_height"}
 
@@ -51,7 +52,7 @@ def _site_with_support(spec: ModelSpec, support: str) -> str:
 
 # ---------------------------------------------------------------------------- bundled
 def test_available_models():
-    assert available_models() == BUNDLED
+    assert available_models() == BUNDLED + BASELINES
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -88,7 +89,7 @@ def test_bundled_priors_agree_across_break_counts():
             assert other.prior(site) == prior, (site, other.name)
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", BUNDLED + BASELINES)
 def test_to_toml_round_trip(name):
     spec = load_spec(name)
     assert parse_spec(spec.to_toml()) == spec
@@ -340,6 +341,6 @@ def test_bundled_files_are_the_toml_sources():
     from bnsl_bayes import spec as spec_module
 
     folder = Path(spec_module._models_dir())
-    for name in BUNDLED:
+    for name in BUNDLED + BASELINES:
         text = (folder / f"{name}.toml").read_text(encoding="utf-8")
         assert parse_spec(text) == load_spec(name)
