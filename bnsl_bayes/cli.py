@@ -851,14 +851,16 @@ def _add_compare_parser(sub: Any) -> None:
     p = sub.add_parser(
         "compare", formatter_class=fmt, help="rank numbers of breaks or models by PSIS-LOO",
         description=(
-            "Fit several BNSL forms to one curve and rank them by PSIS-LOO (ArviZ), with\n"
-            "stacking weights and Pareto-k warnings. DATA as for 'bnsl-bayes fit'."
+            "Fit several BNSL forms (or the paper's baselines m1-m4) to one curve and rank\n"
+            "them by PSIS-LOO (ArviZ), with stacking weights and Pareto-k warnings. DATA as\n"
+            "for 'bnsl-bayes fit'."
         ),
         epilog=(
             "examples:\n"
             f"  {PROG} compare dataset:four_digit_addition\n"
             f"  {PROG} compare runs.csv --breaks 0,1,2 --json\n"
-            f"  {PROG} compare runs.csv --models bnsl-1,my-form.toml"
+            f"  {PROG} compare runs.csv --models bnsl-1,my-form.toml\n"
+            f"  {PROG} compare runs.csv --models bnsl-1,m1,m2,m3,m4"
         ),
     )
     p.add_argument("data", metavar="DATA", help="CSV path, '-' (stdin) or dataset:NAME")

@@ -1,4 +1,5 @@
-"""Compare BNSL forms (number of breaks, or your own model files) by PSIS-LOO with ArviZ.
+"""Compare BNSL forms (number of breaks, the baselines M1-M4, or your own model files) by
+PSIS-LOO with ArviZ.
 
 >>> import bnsl_bayes as bb
 >>> curve = bb.datasets.load("four_digit_addition")
@@ -290,7 +291,8 @@ def compare(
     y, seeds, std : array_like, optional
         As in :func:`~bnsl_bayes.fitting.fit`.
     models : sequence of str, path or ModelSpec, optional
-        Bundled model names (``"bnsl-0"`` ... ``"bnsl-3"``) or paths of TOML specifications.
+        Bundled model names (``"bnsl-0"`` ... ``"bnsl-3"``, and the paper's baselines ``"m1"``
+        ... ``"m4"``, see :mod:`bnsl_bayes.forms`) or paths of TOML specifications.
     breaks : sequence of int, optional
         Numbers of breaks (the bundled ``bnsl-N``). Default, when neither ``models`` nor
         ``breaks`` is given: ``[0, 1, 2, 3]``.
