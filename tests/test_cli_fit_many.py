@@ -15,8 +15,10 @@ import pytest
 import bnsl_bayes as bb
 from bnsl_bayes.cli import main
 
-BUDGET = ["--chains", "4", "--warmup", "500", "--samples", "500"]
-FAST = {"chains": 4, "warmup": 500, "samples": 500, "check": False}
+# The budget of tests/test_cli.py and tests/test_plot.py on the same 4-digit-addition length:
+# one compiled program for all of them.
+BUDGET = ["--chains", "2", "--warmup", "150", "--samples", "150"]
+FAST = {"chains": 2, "warmup": 150, "samples": 150, "check": False}
 
 
 def _table() -> pd.DataFrame:

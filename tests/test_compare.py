@@ -26,7 +26,8 @@ from bnsl_bayes.cli import main
 
 cmp_mod = importlib.import_module("bnsl_bayes.compare")  # the module (bb.compare is the function)
 
-BUDGET = {"chains": 2, "warmup": 200, "samples": 200}
+# The budget of tests/test_cli.py, test_plot.py and test_fit_extremes.py: shared compiled programs.
+BUDGET = {"chains": 2, "warmup": 150, "samples": 150}
 ROOT = Path(__file__).resolve().parent.parent
 X8 = np.geomspace(10.0, 1e4, 8)
 
@@ -156,7 +157,7 @@ def csv_path(tmp_path_factory) -> Path:
 
 
 def _budget_args() -> list[str]:
-    return ["--chains", "2", "--warmup", "200", "--samples", "200"]
+    return ["--chains", "2", "--warmup", "150", "--samples", "150"]
 
 
 def test_cli_compare_json(csv_path, capsys, result):
