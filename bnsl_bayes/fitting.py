@@ -138,10 +138,11 @@ def fit(
     dense_mass : bool
         Adapt a dense mass matrix (the parameters of a BNSL are strongly correlated).
     progress : bool
-        Draw a progress bar of the iterations on standard error while sampling.
+        Draw a progress bar of the iterations (chains x (warmup + samples)) on standard error
+        while sampling.
     check : bool
-        Warn (:class:`~bnsl_bayes.result.SamplingWarning`) on divergences, r_hat > 1.01 or
-        bulk ESS < 400.
+        Warn (:class:`~bnsl_bayes.result.SamplingWarning`) on divergences, r_hat > 1.01,
+        bulk ESS < 400, or no fit point left to estimate the noise (see :meth:`Fit.check`).
 
     Returns
     -------
@@ -257,8 +258,9 @@ def fit_many(
         Seed of the first curve; curve ``i`` uses ``seed + i``.
     batch_size : int, optional
         Curves per compiled call (default: one on a CPU, all curves of a noise space on a GPU;
-        see :func:`~bnsl_bayes.inference.default_batch`). A vectorized NUTS step lasts as long
-        as the deepest tree of its batch. The draws do not depend on it.
+        see :func:`~bnsl_bayes.inference.default_batch`). On an accelerator a vectorized NUTS
+        step lasts as long as the deepest tree of its batch; on a CPU the curves of a batch run
+        one after the other. The draws do not depend on it.
     ray_address : str, optional
         Spread the batches over a Ray cluster: ``"local"`` (start or reuse one on this
         machine) or a cluster address (``"auto"``, ``"ray://head:10001"``); needs the ``ray``

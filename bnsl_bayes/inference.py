@@ -4,7 +4,8 @@
 curve). Here the whole run (initialization, warmup with step-size and mass-matrix adaptation,
 sampling, and the map to constrained values) is one ``jax.jit`` function of (PRNG key, initial
 points, data), built from NumPyro's functional NUTS (``numpyro.infer.hmc.hmc``) with the model's
-potential taking the data as an argument, vmapped over a batch of curves. Curves are padded with
+potential taking the data as an argument, mapped over a batch of curves (vectorized lanes on an
+accelerator, one after the other on a CPU: :func:`vectorize_chains`). Curves are padded with
 masked points to :func:`padded_length`, and the program is cached per (spec, noise space, padded
 length, batch size, sampler settings): a second curve or batch of the same shape runs without
 compiling, and one curve (``fit``) is a batch of one of the same program as ``fit_many``.
@@ -131,12 +132,13 @@ _TRACES = {"count": 0}
 _BAR = Bar("sampling", "iterations")
 
 
-def _tick(i, total) -> None:
-    """Host callback of the compiled loop (``SamplerConfig.progress``): iteration ``i`` done.
+def _tick(done, total) -> None:
+    """Host callback of the compiled loop (``SamplerConfig.progress``): ``done`` of ``total``
+    chain-iterations (chains x (warmup + samples)) finished.
 
     Under ``vmap`` the arguments may arrive batched over chains and curves: all hold the same
-    iteration."""
-    _BAR(int(np.max(i)) + 1, int(np.max(total)))
+    count."""
+    _BAR(int(np.max(done)), int(np.max(total)))
 
 
 def trace_count() -> int:
@@ -157,16 +159,32 @@ def padded_length(n_points: int) -> int:
 def default_batch(n_curves: int) -> int:
     """Curves per compiled call when the caller gives none: 1 on a CPU, all on an accelerator.
 
-    A vectorized NUTS step lasts as long as the deepest tree of its batch. On a 2-core CPU,
-    16 simulated 1-break curves took 1.67 s per curve one at a time against 2.78 s in one batch
-    of 16, and a batch of 100 took 5.2 s per curve (``benchmarks/batch_size.py``,
-    ``benchmarks/speed.py``); a GPU runs the lanes of a batch in parallel instead.
+    On a CPU the curves of a call run one after the other (see :func:`_compiled`), so a bigger
+    batch saves only the per-call overhead while the progress bar moves once per call; on an
+    accelerator the curves of a batch are parallel lanes.
     """
     return 1 if jax.default_backend() == "cpu" else max(1, int(n_curves))
 
 
-def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig):
-    """The (unjitted) run ``(key, data) -> (values, stats, warmup_divergences)`` of one curve."""
+def vectorize_chains() -> bool:
+    """Whether the chains of a curve run as vectorized lanes (an accelerator) or one after the
+    other inside the compiled program (a CPU).
+
+    A vectorized NUTS step lasts as long as the deepest tree among the chains, and batching
+    NUTS's while loops makes tracing slow. On 2 CPU cores, the 4-digit-addition fit (4 chains x
+    (1000 + 1000)) ran in 0.7-1.0 s with sequential chains against 2.5 s vectorized, and traced
+    in 5.5 s against 13.0 s (XLA compilation about equal). On a GPU the lanes run in parallel.
+    """
+    return jax.default_backend() != "cpu"
+
+
+def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
+           vectorized: bool = True):
+    """The (unjitted) run ``(key, data) -> (values, stats, warmup_divergences)`` of one curve.
+
+    ``vectorized`` runs the chains as ``jax.vmap`` lanes, else one after the other
+    (``lax.map``); see :func:`vectorize_chains`.
+    """
     form = get_form(spec.form)
     model = partial(form.model, spec=spec, space=space)
     zeros = jnp.zeros(n_points)
@@ -230,7 +248,7 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
         cov = jnp.where(ok, (eigvec * eigval) @ eigvec.T, jnp.eye(dim))
         return mode, cov
 
-    def one_chain(key, z0, inverse_mass, data):
+    def one_chain(key, z0, chain, inverse_mass, data):
         state = init_kernel(
             z0,
             num_warmup=config.warmup,
@@ -245,7 +263,10 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
 
         def step(st, i):
             if config.progress:
-                jax.debug.callback(_tick, i, total)
+                # chain-iterations done: the chains advance together when vectorized, one
+                # after the other when not
+                done = (i + 1) * config.chains if vectorized else chain * total + i + 1
+                jax.debug.callback(_tick, done, config.chains * total)
             st = sample_kernel(st, model_args=(data,))
             stats = {
                 "diverging": st.diverging,
@@ -276,9 +297,14 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
             )
             inverse_mass = jnp.eye(dim) if config.dense_mass else jnp.ones(dim)
         z0 = jax.vmap(unravel)(flat0)
-        zs, stats = jax.vmap(one_chain, in_axes=(0, 0, None, None))(
-            jax.random.split(k_run, config.chains), z0, inverse_mass, data
-        )
+        chain_keys = jax.random.split(k_run, config.chains)
+        if not vectorized:
+            zs, stats = lax.map(lambda kzc: one_chain(*kzc, inverse_mass, data),
+                                (chain_keys, z0, jnp.arange(config.chains)))
+        else:
+            zs, stats = jax.vmap(one_chain, in_axes=(0, 0, 0, None, None))(
+                chain_keys, z0, jnp.arange(config.chains), inverse_mass, data
+            )
         warm_div = jnp.sum(stats["diverging"][:, : config.warmup])
         zs = jax.tree.map(lambda t: t[:, config.warmup :], zs)
         stats = jax.tree.map(lambda t: t[:, config.warmup :], stats)
@@ -295,9 +321,17 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
     """The jitted sampler of ``batch`` curves of ``n_points`` (padded) points, cached.
 
     One curve is a batch of one: ``fit`` and ``fit_many`` run the same program, so the same
-    curve and seed give the same draws through either.
+    curve and seed give the same draws through either. On an accelerator the curves of a batch
+    are vectorized lanes (``jax.vmap``); on a CPU they run one after the other in the compiled
+    call (``lax.map``), as the chains do (:func:`vectorize_chains`): no lane waits for another,
+    tracing does not batch the sampler's loops, and the draws of a curve do not depend on the
+    batch size.
     """
-    return jax.jit(jax.vmap(_build(spec, space, n_points, config)))
+    vectorized = vectorize_chains()
+    run = _build(spec, space, n_points, config, vectorized=vectorized)
+    if vectorized:
+        return jax.jit(jax.vmap(run))
+    return jax.jit(lambda keys, data: lax.map(lambda kd: run(*kd), (keys, data)))
 
 
 def run_nuts_batch(

@@ -200,13 +200,16 @@ def test_fit_from_csv_file_text_report(runs, tmp_path, monkeypatch, capsys):
     assert f"{median_a:.6g}" in out
     status, bar, *warned = err.rstrip("\n").split("\n")  # (splitlines would split at \r)
     assert status.startswith("bnsl-bayes: sampling 2 chains x (150 warmup + 150 draws)")
-    # The progress bar of the compiled loop, redrawn in place up to the last iteration; the
-    # numbers above equal the API's without a bar, so the bar does not change the draws.
+    # The progress bar of the compiled loop, redrawn in place up to the last of the 2 x 300
+    # chain-iterations; the numbers above equal the API's without a bar, so the bar does not
+    # change the draws.
     frames = bar.split("\r")
-    assert len(frames) > 10 and re.fullmatch(r"sampling \[#{30}\] 300/300 iterations +\d+ s",
+    assert len(frames) > 10 and re.fullmatch(r"sampling \[#{30}\] 600/600 iterations +\d+ s",
                                              frames[-1])
-    assert all(re.fullmatch(r"sampling \[[#.]{30}\] \d+/300 iterations +\d+ s", f)
+    assert all(re.fullmatch(r"sampling \[[#.]{30}\] \d+/600 iterations +\d+ s", f)
                for f in frames if f)
+    counts = [int(re.search(r"(\d+)/600", f).group(1)) for f in frames if f]
+    assert counts == sorted(counts), "the bar never goes back"
     for line in warned:
         assert line.startswith("bnsl-bayes: warning: "), line
 
