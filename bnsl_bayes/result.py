@@ -108,7 +108,9 @@ class Fit:
         return {"max_r_hat": max_rhat, "min_ess_bulk": min_ess, "divergences": div}
 
     def check(self, *, stacklevel: int = 2) -> list[str]:
-        """Warn (:class:`SamplingWarning`) on divergences, r_hat > 1.01 or bulk ESS < 400.
+        """Warn (:class:`SamplingWarning`) on divergences, r_hat > 1.01 or bulk ESS < 400, and
+        when no fit point is left to estimate the noise (no more points than law parameters
+        and no per-run spread).
 
         Returns
         -------
@@ -134,9 +136,31 @@ class Fit:
                 f"min bulk ESS = {d['min_ess_bulk']:.0f} < 400: the posterior summaries are "
                 f"noisy. Fix: draw more samples (samples=2000 or more chains)."
             )
+        noise = self._noise_unidentified()
+        if noise:
+            messages.append(noise)
         for msg in messages:
             warnings.warn(msg, SamplingWarning, stacklevel=stacklevel + 1)
         return messages
+
+    def _noise_unidentified(self) -> str | None:
+        """The warning when the data leave nothing to estimate the noise from, else None.
+
+        With as many fit points as law parameters the curve can pass through every point, and
+        without a per-run spread nothing else informs sigma: its posterior is then the noise
+        prior, which sits near its floor (sigma ~ 1e-4), and every band is far too narrow.
+        """
+        cd = self.data["constant_data"]
+        seeds, std = np.asarray(cd["seeds"].values), np.asarray(cd["std"].values)
+        n_fit, n_params = seeds.size, self.spec.n_law_params
+        if n_fit > n_params or np.any(np.isfinite(std) & (std > 0) & (seeds >= 2)):
+            return None
+        return (
+            f"{n_fit} fit points for the {n_params} parameters of the law and no per-run spread: "
+            f"nothing is left to estimate the noise, so sigma stays near its prior's floor and "
+            f"the bands are far too narrow. Fix: give the per-run standard deviation across "
+            f"seeds (std=..., CLI --std), add fit points, or fit a form with fewer parameters."
+        )
 
     # ------------------------------------------------------------------ summaries
     def parameters(self, prob: float = 0.9) -> pd.DataFrame:

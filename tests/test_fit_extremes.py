@@ -176,15 +176,23 @@ X3 = np.array([10.0, 100.0, 1000.0])
 POWER = {"a": 0.0, "b": 10.0, "c0": 0.5}
 
 
-@pytest.mark.slow  # compiles a 0-break sampler of its own (~40 s)
-def test_three_points_no_breaks_stay_finite_and_ordered():
-    fit = bb.fit(simulate(X3, POWER, sigma=0.02, seeds=1, key=4), breaks=0, seed=0, **BUDGET)
+NOISE_WARNING = "nothing is left to estimate the noise"
+
+
+# The 3-point cases pad to 8 points: the bnsl-0 program of tests/test_compare.py, same budget.
+def test_three_points_no_breaks_stay_finite_ordered_and_warn():
+    curve = simulate(X3, POWER, sigma=0.02, seeds=1, key=4)
+    with warnings.catch_warnings(record=True) as record:  # this budget also warns on ESS
+        warnings.simplefilter("always")
+        fit = bb.fit(curve, breaks=0, seed=0, **{**BUDGET, "check": True})
+    (msg,) = [str(w.message) for w in record
+              if w.category is bb.SamplingWarning and NOISE_WARNING in str(w.message)]
+    assert "3 fit points for the 3 parameters" in msg and "std=" in msg, msg
     t = fit.predict(np.concatenate([X3, [1e4]]), prob=PROB)
     check_finite(fit, t)
     check_ordered(fit, t)
 
 
-@pytest.mark.slow  # compiles a 0-break sampler of its own (~40 s)
 def test_three_points_with_known_spread_cover_the_truth():
     # 5 runs per point with their spread: the noise is known without residual degrees of freedom
     fit = bb.fit(simulate(X3, POWER, sigma=0.02, seeds=5, key=4, std=True), breaks=0, seed=0,
@@ -193,6 +201,10 @@ def test_three_points_with_known_spread_cover_the_truth():
     check_finite(fit, t)
     check_ordered(fit, t)
     assert share_inside(t, truth_at(X3, POWER)) >= 2 / 3, t
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        fit.check()
+    assert not [w for w in record if NOISE_WARNING in str(w.message)]
 
 
 @pytest.mark.slow
