@@ -13,7 +13,13 @@ Times, on the 4-digit-addition curve (14 fit points, 1 break, 4 chains x (1000 +
   simulated 1-break curves of 20 points (10 seeds per point), after a first batch of the same
   shape compiled the sampler; ``many_cold_s`` is that first batch's time (compilation included).
 
-Usage: ``python benchmarks/speed.py [--many N] [--json]``.
+With ``--revisiting``, also (issue 6's first target) all 92 curves of the bundled Revisiting
+collection (fit on Training = 1), 1 break, 4 chains x (1000 + 1000), through one ``fit_many``
+call in this process (``revisiting_bayes_s``, compilation of each padded length included, plus
+the share of curves with max r_hat <= 1.01 and without divergences), against the vectorized
+point fit of the same curves one after the other (``revisiting_point_fit_s``).
+
+Usage: ``python benchmarks/speed.py [--many N] [--revisiting] [--json]``.
 """
 
 from __future__ import annotations
@@ -81,10 +87,36 @@ def _timed(fn):
     return out, time.perf_counter() - t0
 
 
+def revisiting() -> dict:
+    """All Revisiting curves: one ``fit_many`` call against the point fit curve by curve."""
+    coll = bb.datasets.load("revisiting")
+    curves = [coll[k] for k in coll]
+
+    def point_fits():
+        for c in curves:
+            m = c.fit_mask
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                point_fit_bnsl(c.x[m], c.y[m], breaks=1)
+
+    _, point_s = _timed(point_fits)
+    fits, bayes_s = _timed(lambda: bb.fit_many(curves, breaks=1, seed=0, check=False))
+    diags = [f.diagnostics() for f in fits]
+    return {
+        "revisiting_curves": len(curves),
+        "revisiting_bayes_s": bayes_s,
+        "revisiting_point_fit_s": point_s,
+        "revisiting_share_rhat_le_1_01": float(np.mean([d["max_r_hat"] <= 1.01 for d in diags])),
+        "revisiting_share_no_divergence": float(np.mean([d["divergences"] == 0 for d in diags])),
+    }
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--many", type=int, default=100, help="curves per fit_many batch for "
                         "the warm per-curve time (default 100)")
+    parser.add_argument("--revisiting", action="store_true",
+                        help="also time all 92 Revisiting curves (fit_many and point fits)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
 
@@ -131,6 +163,8 @@ def main(argv: list[str] | None = None) -> dict:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
                    f"Python {platform.python_version()}",
     }
+    if args.revisiting:
+        result.update(revisiting())
     if args.json:
         print(json.dumps(result))
     else:
