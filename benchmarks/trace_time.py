@@ -1,0 +1,76 @@
+"""Where the cold time of a fit goes: tracing, XLA compilation and the run, by chain layout.
+
+The 4-digit-addition sampler (bnsl-1, 14 fit points padded to 16, 4 chains x (1000 + 1000)) is
+built three ways and each is lowered, compiled and run twice:
+
+- ``vmap x2``: chains as ``jax.vmap`` lanes inside a ``jax.vmap`` over a batch of one curve
+  (the layout before chains became sequential on a CPU);
+- ``vmap x1``: chains as vmap lanes, no batch vmap;
+- ``sequential``: chains one after the other (``lax.map``), the layout ``fit`` uses on a CPU.
+
+Usage: ``python benchmarks/trace_time.py [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import bnsl_bayes as bb  # noqa: E402
+from bnsl_bayes import inference  # noqa: E402
+from bnsl_bayes.model import ModelData, Scaling  # noqa: E402
+from bnsl_bayes.spec import load_spec  # noqa: E402
+
+
+def measure(layout: str) -> dict:
+    spec = load_spec("bnsl-1")
+    curve = bb.datasets.load("four_digit_addition")
+    data = ModelData.from_curve(curve, Scaling.from_curve(curve, "log")).padded(16)
+    batch = jax.tree.map(lambda v: jnp.asarray(v)[None], data)
+    keys = [jax.random.PRNGKey(0)[None], jax.random.PRNGKey(1)[None]]
+    config = inference.SamplerConfig()
+    with jax.enable_x64(True):
+        run = inference._build(spec, "log", 16, config, vectorized=layout != "sequential")
+        if layout == "vmap x2":
+            fn = jax.jit(jax.vmap(run))
+        else:
+            fn = jax.jit(lambda k, d: jax.tree.map(
+                lambda t: t[None], run(k[0], jax.tree.map(lambda v: v[0], d))))
+        t = time.perf_counter()
+        lowered = fn.lower(keys[0], batch)
+        trace_s = time.perf_counter() - t
+        t = time.perf_counter()
+        compiled = lowered.compile()
+        compile_s = time.perf_counter() - t
+        runs = []
+        for k in keys:
+            t = time.perf_counter()
+            jax.block_until_ready(compiled(k, batch))
+            runs.append(time.perf_counter() - t)
+    return {"layout": layout, "trace_lower_s": trace_s, "compile_s": compile_s, "run_s": runs}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON list")
+    args = parser.parse_args(argv)
+    out = [measure(layout) for layout in ("vmap x2", "vmap x1", "sequential")]
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for r in out:
+            print(f"{r['layout']:>10}: trace + lower {r['trace_lower_s']:.1f} s, XLA compile "
+                  f"{r['compile_s']:.1f} s, run {r['run_s'][0]:.2f} / {r['run_s'][1]:.2f} s")
+    return out
+
+
+if __name__ == "__main__":
+    main()
