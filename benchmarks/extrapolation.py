@@ -62,6 +62,7 @@ from benchmarks.point_fit import (  # noqa: E402
 )
 from bnsl_bayes.compare import loo_table  # noqa: E402
 from bnsl_bayes.predict import curve_draws, predictive_draws  # noqa: E402
+from bnsl_bayes.result import MISFIT_MIN_POINTS  # noqa: E402
 
 __all__ = ["load_curves", "main", "run", "score_bayes", "score_point"]
 
@@ -131,7 +132,11 @@ def score_bayes(fit: bb.Fit) -> dict[str, Any]:
     out["mlpd"] = float(np.mean(_logmeanexp(lp, axis=0)))
     diag = fit.diagnostics()
     x_last = float(c.x[c.fit_mask].max())
+    ac = fit.residual_autocorrelation()
     out.update(
+        # Fit.check's misfit test (fit points only): residuals correlated along x
+        resid_lag1=ac["lag1"],
+        misfit=bool(ac["n"] >= MISFIT_MIN_POINTS and ac["lag1"] > ac["threshold"]),
         max_r_hat=float(diag["max_r_hat"]),
         divergences=int(diag["divergences"]),
         sigma=float(np.median(d["sigma"])),
@@ -186,14 +191,22 @@ def _point_fits(curve: bb.Curve, grid: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _auto_fits(curves: dict[str, bb.Curve], opts: dict[str, Any]) -> tuple[dict, dict]:
-    """Fits of 0-3 breaks (one ``fit_many`` per form) and the PSIS-LOO choice per curve."""
+def _auto_fits(curves: dict[str, bb.Curve], opts: dict[str, Any],
+               one_break: list[bb.Fit]) -> tuple[dict, dict]:
+    """Fits of 0-3 breaks (one ``fit_many`` per form) and the PSIS-LOO choice per curve.
+
+    ``one_break`` are the 1-break fits of the same curves with the same options (the same
+    draws ``fit_many`` would give again), reused.
+    """
     by_form: dict[str, dict[str, bb.Fit]] = {k: {} for k in curves}
     for b in (0, 1, 2, 3):
         names = [k for k, c in curves.items() if int(c.fit_mask.sum()) >= 3 + 3 * b]
         if not names:
             continue
-        fits = bb.fit_many([curves[k] for k in names], breaks=b, **opts)
+        if b == 1:
+            fits = [one_break[list(curves).index(k)] for k in names]
+        else:
+            fits = bb.fit_many([curves[k] for k in names], breaks=b, **opts)
         for k, f in zip(names, fits, strict=True):
             by_form[k][f"bnsl-{b}"] = f
     chosen, info = {}, {}
@@ -244,7 +257,7 @@ def run(
     auto_fits, auto_info, time_auto = {}, {}, 0.0
     if auto:
         t0 = time.perf_counter()
-        auto_fits, auto_info = _auto_fits(curves, opts)
+        auto_fits, auto_info = _auto_fits(curves, opts, fits)
         time_auto = time.perf_counter() - t0
         say(f"bayes_auto: {len(curves)} curves in {time_auto:.1f} s")
     methods = ["bayes", *(["bayes_auto"] if auto else []), *POINT_METHODS]
@@ -313,6 +326,17 @@ def _totals(records, methods, time_s, time_bayes, time_auto, time_point, setting
             "time_s": float(sum(r["methods"][k]["time_s"] for r in records)),
         }
     out["methods"] = per_method
+    # coverage of the Bayesian fits split by Fit.check's misfit test (fit points only)
+    for k in [m for m in methods if m.startswith("bayes")]:
+        for flag in (True, False):
+            sel = [r for r in records if r["methods"][k]["misfit"] is flag]
+            c90 = np.array([r["methods"][k]["covered90"] for r in sel], dtype=float)
+            nh = np.array([r["n_held_out"] for r in sel], dtype=float)
+            per_method[k]["misfit" if flag else "no_misfit"] = {
+                "curves": len(sel),
+                "coverage90": float(c90.sum() / nh.sum()) if sel else None,
+                "coverage90_per_curve": float(np.mean(c90 / nh)) if sel else None,
+            }
     b = per_method["bayes"]
     bayes_r = np.array([_finite(r["methods"]["bayes"]["rmsle"]) or np.inf for r in records])
     point_r = np.array([_finite(r["methods"]["bnsl_point"]["rmsle"]) or np.inf for r in records])
@@ -386,21 +410,43 @@ def markdown(res: dict[str, Any]) -> str:
         f"{res['share_bayes_rmsle_le_point_fit']:.3f}; curves with r_hat > 1.01: "
         f"{res['bayes_curves_r_hat_gt_1_01']}, with divergences: "
         f"{res['bayes_curves_with_divergences']}; total time {res['time_s']:.1f} s "
-        f"(bayes {res['time_bayes_s']:.1f} s, point fits {res['time_point_fits_s']:.1f} s)",
+        f"(bayes {res['time_bayes_s']:.1f} s, point fits {res['time_point_fits_s']:.1f} s"
+        + (f", bayes_auto {res['time_auto_s']:.1f} s" if "bayes_auto" in methods else "") + ")",
+        "",
+        "Coverage of the 90% predictive band by Fit.check's misfit test (lag-1 autocorrelation "
+        "of the fit residuals above its 1% level; fit points only):",
+        "",
+        "| method | misfit: curves | cov90 per point / per curve | no misfit: curves "
+        "| cov90 per point / per curve |",
+        "|---|---|---|---|---|",
+    ]
+    for k in [m for m in methods if m.startswith("bayes")]:
+        a, b = res["methods"][k]["misfit"], res["methods"][k]["no_misfit"]
+        lines.append(
+            f"| {k} | {a['curves']} | {_fmt(a['coverage90'], '.3f')} / "
+            f"{_fmt(a['coverage90_per_curve'], '.3f')} | {b['curves']} | "
+            f"{_fmt(b['coverage90'], '.3f')} / {_fmt(b['coverage90_per_curve'], '.3f')} |")
+    auto = "bayes_auto" in methods
+    lines += [
         "",
         "| curve | fit | held | RMSLE " + " | RMSLE ".join(methods)
-        + " | bayes cov50 | bayes cov90 | bayes mlpd | bayes rank | d1/x_last | r_hat |",
-        "|---|---|---|" + "---|" * len(methods) + "---|---|---|---|---|---|",
+        + " | bayes cov50 | bayes cov90 | bayes mlpd | bayes rank | d1/x_last | r_hat | lag1 |"
+        + (" auto model | auto cov90 | auto lag1 |" if auto else ""),
+        "|---|---|---|" + "---|" * len(methods) + "---|---|---|---|---|---|---|"
+        + ("---|---|---|" if auto else ""),
     ]
     for r in res["curves"]:
         b = r["methods"]["bayes"]
+        ba = r["methods"].get("bayes_auto")
         lines.append(
             f"| {r['curve']} | {r['n_fit']} | {r['n_held_out']} | "
             + " | ".join(_fmt(r["methods"][k]["rmsle"]) for k in methods)
             + f" | {b['covered50'] / r['n_held_out']:.2f}"
             f" | {b['covered90'] / r['n_held_out']:.2f} | {_fmt(b['mlpd'], '.2f')}"
             f" | {b['rank']} | {_fmt(b['last_break_over_x_last'], '.3g')}"
-            f" | {b['max_r_hat']:.3f} |")
+            f" | {b['max_r_hat']:.3f} | {_fmt(b['resid_lag1'], '.2f')} |"
+            + (f" {r['auto_model']} | {ba['covered90'] / r['n_held_out']:.2f}"
+               f" | {_fmt(ba['resid_lag1'], '.2f')} |" if auto else ""))
     return "\n".join(lines) + "\n"
 
 

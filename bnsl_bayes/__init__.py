@@ -18,7 +18,7 @@ from .compare import compare
 from .data import Curve, DataError
 from .fitting import fit, fit_many
 from .law import bnsl
-from .result import Fit, SamplingWarning, load
+from .result import Fit, MisfitWarning, SamplingWarning, load
 from .seeds import seeds_study
 from .spec import ModelSpec, SpecError, available_models, load_spec
 
@@ -27,6 +27,7 @@ __all__ = [
     "DataError",
     "Fit",
     "ModelSpec",
+    "MisfitWarning",
     "SamplingWarning",
     "SpecError",
     "available_models",

@@ -8,6 +8,7 @@ import warnings
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
+from statistics import NormalDist
 
 import arviz as az
 import numpy as np
@@ -21,14 +22,41 @@ from .model import Scaling
 from .predict import band_table, curve_draws, predictive_draws
 from .spec import ModelSpec, parse_spec
 
-__all__ = ["Fit", "SamplingWarning", "load"]
+__all__ = ["Fit", "MisfitWarning", "SamplingWarning", "load"]
 
 LAW_PARAMS = ("a", "b", "c0", "c", "d", "f")
 FORMAT_VERSION = 1
 
 
 class SamplingWarning(UserWarning):
-    """NUTS reported a problem (divergences, r_hat > 1.01, low ESS): the bands may be wrong."""
+    """NUTS reported a problem (divergences, r_hat > 1.01, low ESS), or the data cannot support
+    the bands (no point left to estimate the noise): the bands may be wrong."""
+
+
+class MisfitWarning(SamplingWarning):
+    """The fitted form misses structure in the data (residuals correlated along x): the bands,
+    past the data above all, are too narrow."""
+
+
+#: One-sided level of the residual-autocorrelation check of :meth:`Fit.check`.
+MISFIT_LEVEL = 0.01
+#: Fewest fit points for that check.
+MISFIT_MIN_POINTS = 10
+
+
+def lag1_autocorrelation(e: ArrayLike) -> float:
+    """``sum (e_t - m)(e_t+1 - m) / sum (e_t - m)^2`` of a sequence (nan below 3 values)."""
+    e = np.asarray(e, dtype=float)
+    e = e - e.mean() if e.size else e
+    denom = float(np.sum(e**2))
+    return float(np.sum(e[:-1] * e[1:]) / denom) if e.size >= 3 and denom > 0 else math.nan
+
+
+def misfit_threshold(n: int) -> float:
+    """``z_(1 - MISFIT_LEVEL) / sqrt(n)``: independent noise has a lag-1 autocorrelation of about
+    ``-1/n`` with sd ``1/sqrt(n)``, so it exceeds this in about 1% of sequences (residuals of
+    a fitted law, less often: fitting pulls their autocorrelation down)."""
+    return float(NormalDist().inv_cdf(1.0 - MISFIT_LEVEL) / math.sqrt(max(n, 1)))
 
 
 def _as_prob(prob: float) -> float:
@@ -141,7 +169,55 @@ class Fit:
             messages.append(noise)
         for msg in messages:
             warnings.warn(msg, SamplingWarning, stacklevel=stacklevel + 1)
+        misfit = self._misfit()
+        if misfit:
+            warnings.warn(misfit, MisfitWarning, stacklevel=stacklevel + 1)
+            messages.append(misfit)
         return messages
+
+    def residual_autocorrelation(self) -> dict[str, float | int]:
+        """Lag-1 autocorrelation of the residuals of the posterior median curve, in x order.
+
+        Residuals are ``obs - median of the mean curve`` in the noise space (log y or y),
+        times ``sqrt(seeds)`` so that every point has the same noise sd. Independent noise
+        around the right law gives about ``-1/n`` with sd ``1/sqrt(n)``; a form that misses
+        structure (a break too few, a bend the law cannot follow) leaves runs of residuals of
+        one sign and a large positive value. On the Revisiting curves such fits extrapolate
+        with bands far too narrow (``benchmarks/README.md``, extrapolation).
+
+        Returns
+        -------
+        dict
+            ``lag1`` (nan with fewer than 3 points), ``n`` (fit points) and ``threshold``
+            (the one-sided 1% level ``z_0.99 / sqrt(n)``; :meth:`check` warns above it).
+        """
+        cd = self.data["constant_data"]
+        x, seeds = np.asarray(cd["x"].values), np.asarray(cd["seeds"].values)
+        y = np.asarray(self.data["observed_data"]["y"].values)
+        mu = curve_draws(self.draws(), x, self.spec.form)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.space == "log":
+                e = np.log(y) - np.median(np.log(mu), axis=0)
+            else:
+                e = y - np.median(mu, axis=0)
+        e = (e * np.sqrt(seeds))[np.argsort(x, kind="stable")]
+        return {"lag1": lag1_autocorrelation(e), "n": int(e.size),
+                "threshold": misfit_threshold(int(e.size))}
+
+    def _misfit(self) -> str | None:
+        """The warning when the residuals are correlated along x (see
+        :meth:`residual_autocorrelation`), else None."""
+        ac = self.residual_autocorrelation()
+        if ac["n"] < MISFIT_MIN_POINTS or not ac["lag1"] > ac["threshold"]:
+            return None
+        more = (f"fit breaks={self.breaks + 1} or breaks='auto' and compare (bnsl-bayes "
+                f"compare)" if self.form.name == "bnsl" else "fit a BNSL (bnsl-bayes compare)")
+        return (
+            f"the residuals of the fitted curve are correlated along x (lag-1 autocorrelation "
+            f"{ac['lag1']:.2f} over {ac['n']} points; independent noise stays below "
+            f"{ac['threshold']:.2f} in 99% of fits): the form misses structure in the data and "
+            f"the bands, past the data above all, are too narrow. Fix: {more}."
+        )
 
     def _noise_unidentified(self) -> str | None:
         """The warning when the data leave nothing to estimate the noise from, else None.
