@@ -670,6 +670,7 @@ def _summary_row(name: str, fit: Fit, prob: float) -> dict[str, Any]:
         "curve": name, "n_fit": int(fit.curve.fit_mask.sum()), "space": fit.space,
         "max_r_hat": _num(diag["max_r_hat"]), "min_ess_bulk": _num(diag["min_ess_bulk"]),
         "divergences": int(diag["divergences"]),
+        "resid_lag1": _num(fit.residual_autocorrelation()["lag1"]),
         **{k: _num(med[k]) for k in fit.form.summary_params},
         "n_held_out": 0, "held_out_covered": None, "held_out_rmsle": None,
     }
@@ -721,10 +722,15 @@ def _cmd_fit_many(args: argparse.Namespace) -> int:
         fits = bb.fit_many(curves, seed=args.seed,
                            progress=sys.stderr.isatty() and not args.json, **options)
     time_s = time.perf_counter() - t0
-    n_warn = sum(issubclass(w.category, bb.SamplingWarning) for w in caught)
+    n_misfit = sum(issubclass(w.category, bb.MisfitWarning) for w in caught)
+    n_warn = sum(issubclass(w.category, bb.SamplingWarning) for w in caught) - n_misfit
     if n_warn and not args.json:
         _say(f"warning: {n_warn} sampling warning(s); see max_r_hat, min_ess_bulk and "
              f"divergences below (refit those curves with more --warmup/--samples)")
+    if n_misfit and not args.json:
+        _say(f"warning: {n_misfit} curve(s) with residuals correlated along x (resid_lag1 "
+             f"below): the form misses structure there and the bands are too narrow; fit "
+             f"those curves with more breaks (bnsl-bayes compare, or fit --breaks auto)")
     rows = [_summary_row(name, f, args.prob) for name, f in zip(curves, fits, strict=True)]
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -70,6 +70,8 @@ def test_fit_many_json_equals_the_api(table_path, tmp_path, capsys):
         med = f.parameters(0.9)["median"]
         for k in ("a", "b", "c0"):
             assert rows[name][k] == pytest.approx(float(med[k]), rel=1e-12), (name, k)
+        lag1 = f.residual_autocorrelation()["lag1"]
+        assert rows[name]["resid_lag1"] == pytest.approx(lag1, rel=1e-12, nan_ok=True), name
         saved = bb.load(rows[name]["file"])
         np.testing.assert_array_equal(saved.data.posterior["a"].values,
                                       f.data.posterior["a"].values)
