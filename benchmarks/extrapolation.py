@@ -62,7 +62,6 @@ from benchmarks.point_fit import (  # noqa: E402
 )
 from bnsl_bayes.compare import loo_table  # noqa: E402
 from bnsl_bayes.predict import curve_draws, predictive_draws  # noqa: E402
-from bnsl_bayes.result import MISFIT_MIN_POINTS  # noqa: E402
 
 __all__ = ["load_curves", "main", "run", "score_bayes", "score_point"]
 
@@ -136,7 +135,7 @@ def score_bayes(fit: bb.Fit) -> dict[str, Any]:
     out.update(
         # Fit.check's misfit test (fit points only): residuals correlated along x
         resid_lag1=ac["lag1"],
-        misfit=bool(ac["n"] >= MISFIT_MIN_POINTS and ac["lag1"] > ac["threshold"]),
+        misfit=ac["misfit"],
         max_r_hat=float(diag["max_r_hat"]),
         divergences=int(diag["divergences"]),
         sigma=float(np.median(d["sigma"])),

@@ -175,7 +175,7 @@ class Fit:
             messages.append(misfit)
         return messages
 
-    def residual_autocorrelation(self) -> dict[str, float | int]:
+    def residual_autocorrelation(self) -> dict[str, float | int | bool]:
         """Lag-1 autocorrelation of the residuals of the posterior median curve, in x order.
 
         Residuals are ``obs - median of the mean curve`` in the noise space (log y or y),
@@ -188,8 +188,9 @@ class Fit:
         Returns
         -------
         dict
-            ``lag1`` (nan with fewer than 3 points), ``n`` (fit points) and ``threshold``
-            (the one-sided 1% level ``z_0.99 / sqrt(n)``; :meth:`check` warns above it).
+            ``lag1`` (nan with fewer than 3 points), ``n`` (fit points), ``threshold`` (the
+            one-sided 1% level ``z_0.99 / sqrt(n)``) and ``misfit`` (``lag1`` above it with
+            at least ``MISFIT_MIN_POINTS`` points: :meth:`check` then warns).
         """
         cd = self.data["constant_data"]
         x, seeds = np.asarray(cd["x"].values), np.asarray(cd["seeds"].values)
@@ -201,14 +202,15 @@ class Fit:
             else:
                 e = y - np.median(mu, axis=0)
         e = (e * np.sqrt(seeds))[np.argsort(x, kind="stable")]
-        return {"lag1": lag1_autocorrelation(e), "n": int(e.size),
-                "threshold": misfit_threshold(int(e.size))}
+        lag1, n, threshold = lag1_autocorrelation(e), int(e.size), misfit_threshold(int(e.size))
+        return {"lag1": lag1, "n": n, "threshold": threshold,
+                "misfit": bool(n >= MISFIT_MIN_POINTS and lag1 > threshold)}
 
     def _misfit(self) -> str | None:
         """The warning when the residuals are correlated along x (see
         :meth:`residual_autocorrelation`), else None."""
         ac = self.residual_autocorrelation()
-        if ac["n"] < MISFIT_MIN_POINTS or not ac["lag1"] > ac["threshold"]:
+        if not ac["misfit"]:
             return None
         more = (f"fit breaks={self.breaks + 1} or breaks='auto' and compare (bnsl-bayes "
                 f"compare)" if self.form.name == "bnsl" else "fit a BNSL (bnsl-bayes compare)")
