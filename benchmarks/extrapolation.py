@@ -26,7 +26,13 @@ Totals: share of curves where each method has the lowest RMSLE, median RMSLE per
 coverage counted two ways: **per point** (all held-out points pooled: a vision curve with 494
 held-out points weighs 494 times a curve with one, and its points are strongly correlated: they
 lie on one extrapolated curve) and **per curve** (the mean over curves of each curve's covered
-fraction: every curve weighs the same).
+fraction: every curve weighs the same). A third count scores like with like: the held-out
+points averaged over **windows** of log x as wide as the fit points' last log spacing
+(:func:`held_out_windows`; the fit grid, not the held-out values, sets the width), each
+window's mean against the 90% band of one new point (seeds 1) at the window's centre. The
+per-curve column ``noise ratio held/fit`` (:func:`noise_ratio`) is the variance of the
+held-out points' scatter over that of the fit points, from second differences of log y: a
+diagnostic of the data, used by no fit.
 
 Run from the repository root::
 
@@ -108,6 +114,55 @@ def _logmeanexp(a: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.squeeze(m, axis) + np.log(np.mean(np.exp(a - m), axis=axis))
 
 
+def held_out_windows(curve: bb.Curve) -> np.ndarray:
+    """Window label of each held-out point: consecutive bins of log x as wide as the last log
+    spacing of the fit points (the design the fit saw), counted from the first held-out x.
+
+    Averaging the held-out points of a window gives a measurement on the fit points' own
+    grid; on curves whose held-out points are sparser than that grid every point is its own
+    window.
+    """
+    lx_fit = np.sort(np.log(curve.x[curve.fit_mask]))
+    width = float(lx_fit[-1] - lx_fit[-2]) if lx_fit.size >= 2 else 0.0
+    lx = np.log(curve.x[curve.held_out])
+    if not width > 0:
+        return np.arange(lx.size)
+    return np.unique(np.floor((lx - lx.min()) / width).astype(int), return_inverse=True)[1]
+
+
+def _window_means(x: np.ndarray, y: np.ndarray, labels: np.ndarray, space: str):
+    """Geometric-mean x and mean y (log space: geometric mean) of each window."""
+    k = labels.max() + 1
+    counts = np.bincount(labels, minlength=k)
+    xc = np.exp(np.bincount(labels, np.log(x), minlength=k) / counts)
+    if space == "log":
+        yc = np.exp(np.bincount(labels, np.log(y), minlength=k) / counts)
+    else:
+        yc = np.bincount(labels, y, minlength=k) / counts
+    return xc, yc
+
+
+def noise_ratio(curve: bb.Curve) -> float | None:
+    """Variance of the held-out points' scatter over that of the fit points (log y).
+
+    Each scatter is estimated from second differences along x (``var(d2) = 6 s^2`` for
+    independent noise on a locally linear trend), so the trend drops out. A diagnostic of the
+    data, not an input to any fit: about 1 where both kinds of point are the same kind of
+    measurement.
+    """
+    def scatter(mask: np.ndarray) -> float | None:
+        if mask.sum() < 5 or np.any(curve.y[mask] <= 0):
+            return None
+        o = np.argsort(curve.x[mask])
+        d2 = np.diff(np.log(curve.y[mask][o]), 2)
+        return float(np.mean(d2**2) / 6.0)
+
+    s_fit, s_held = scatter(curve.fit_mask), scatter(curve.held_out)
+    if s_fit is None or s_held is None or s_fit <= 0:
+        return None
+    return s_held / s_fit
+
+
 def score_bayes(fit: bb.Fit) -> dict[str, Any]:
     """Held-out scores of a Bayesian fit: RMSLE of the median, coverage, mlpd and diagnostics."""
     c = fit.curve
@@ -122,6 +177,12 @@ def score_bayes(fit: bb.Fit) -> dict[str, Any]:
     for p in (0.5, 0.9):
         lo, hi = np.quantile(y_new, [(1 - p) / 2, (1 + p) / 2], axis=0)
         out[f"covered{int(p * 100)}"] = int(np.sum((lo <= y) & (y <= hi)))
+    # the held-out points averaged over windows of the fit grid, against the band of one new
+    # point like a fit point (seeds 1)
+    xc, yc = _window_means(x, y, held_out_windows(c), fit.space)
+    yc_new = predictive_draws(curve_draws(d, xc), d["sigma"], fit.space, np.ones(xc.size), rng)
+    lo, hi = np.quantile(yc_new, [0.05, 0.95], axis=0)
+    out.update(windows=int(xc.size), windows_covered90=int(np.sum((lo <= yc) & (yc <= hi))))
     sd = d["sigma"][:, None] / np.sqrt(n)[None, :]
     if fit.space == "log":
         with np.errstate(all="ignore"):
@@ -151,32 +212,41 @@ def score_bayes(fit: bb.Fit) -> dict[str, Any]:
 
 
 def score_point(y_fit_hat: np.ndarray, y_fit: np.ndarray, y_hat: np.ndarray,
-                y: np.ndarray) -> dict[str, Any]:
-    """Held-out scores of a point fit, with plug-in Normal bands in log y (see module doc)."""
+                y: np.ndarray, yc_hat: np.ndarray, yc: np.ndarray) -> dict[str, Any]:
+    """Held-out scores of a point fit, with plug-in Normal bands in log y (see module doc).
+
+    ``yc_hat`` and ``yc`` are the prediction and the mean of the held-out windows
+    (:func:`held_out_windows`).
+    """
     with np.errstate(all="ignore"):
         res = np.log(y_fit_hat) - np.log(y_fit)
         s = float(np.sqrt(np.mean(res**2)))
         ok = bool(np.all(np.isfinite(np.log(y_hat)))) and math.isfinite(s) and s > 0
         out: dict[str, Any] = {"rmsle": rmsle(y_hat, y)}
         if not ok:
-            out.update(covered50=0, covered90=0, mlpd=None)
+            out.update(covered50=0, covered90=0, mlpd=None, windows=int(yc.size),
+                       windows_covered90=0)
             return out
         for p in (0.5, 0.9):
             out[f"covered{int(p * 100)}"] = int(np.sum(np.abs(np.log(y) - np.log(y_hat))
                                                        <= _Z[p] * s))
         out["mlpd"] = float(np.mean(_log_normal_density(y, np.log(y_hat), np.full_like(y, s))))
+        out["windows"] = int(yc.size)
+        out["windows_covered90"] = int(np.sum(np.abs(np.log(yc) - np.log(yc_hat))
+                                              <= _Z[0.9] * s))
     return out
 
 
 def _point_fits(curve: bb.Curve, grid: str) -> dict[str, dict[str, Any]]:
     m, h = curve.fit_mask, curve.held_out
     xf, yf, xh, yh = curve.x[m], curve.y[m], curve.x[h], curve.y[h]
+    xc, yc = _window_means(xh, yh, held_out_windows(curve), "log")
     out = {}
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = point_fit_bnsl(xf, yf, 1, grid=grid)
-    rec = score_point(predict(r, xf), yf, predict(r, xh), yh)
+    rec = score_point(predict(r, xf), yf, predict(r, xh), yh, predict(r, xc), yc)
     rec["time_s"] = time.perf_counter() - t0
     out["bnsl_point"] = rec
     for name in BASELINES:
@@ -184,7 +254,8 @@ def _point_fits(curve: bb.Curve, grid: str) -> dict[str, dict[str, Any]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             r = point_fit_baseline(name, xf, yf)
-        rec = score_point(predict_baseline(name, r, xf), yf, predict_baseline(name, r, xh), yh)
+        rec = score_point(predict_baseline(name, r, xf), yf, predict_baseline(name, r, xh), yh,
+                          predict_baseline(name, r, xc), yc)
         rec["time_s"] = time.perf_counter() - t0
         out[name] = rec
     return out
@@ -268,6 +339,7 @@ def run(
             "n_fit": int(curve.fit_mask.sum()), "n_held_out": int(curve.held_out.sum()),
             "x_held_max_over_x_fit_max": float(curve.x[curve.held_out].max()
                                                / curve.x[curve.fit_mask].max()),
+            "noise_ratio_held_fit": noise_ratio(curve),
         }
         m: dict[str, dict[str, Any]] = {}
         t0 = time.perf_counter()
@@ -311,6 +383,8 @@ def _totals(records, methods, time_s, time_bayes, time_auto, time_point, setting
         c50 = np.array([r["methods"][k]["covered50"] for r in records])
         c90 = np.array([r["methods"][k]["covered90"] for r in records])
         nh = np.array([r["n_held_out"] for r in records])
+        cw = np.array([r["methods"][k]["windows_covered90"] for r in records])
+        nw = np.array([r["methods"][k]["windows"] for r in records])
         mlpd = [r["methods"][k]["mlpd"] for r in records if _finite(r["methods"][k]["mlpd"])]
         per_method[k] = {
             "median_rmsle": _finite(np.median(rm)),
@@ -321,6 +395,8 @@ def _totals(records, methods, time_s, time_bayes, time_auto, time_point, setting
             "coverage50": float(c50.sum() / n_pts), "coverage90": float(c90.sum() / n_pts),
             "coverage50_per_curve": float(np.mean(c50 / nh)),
             "coverage90_per_curve": float(np.mean(c90 / nh)),
+            "coverage90_windows": float(cw.sum() / nw.sum()),
+            "coverage90_windows_per_curve": float(np.mean(cw / nw)),
             "median_mlpd": _finite(np.median(mlpd)) if mlpd else None,
             "time_s": float(sum(r["methods"][k]["time_s"] for r in records)),
         }
@@ -343,6 +419,9 @@ def _totals(records, methods, time_s, time_bayes, time_auto, time_point, setting
         coverage50=b["coverage50"], coverage90=b["coverage90"],
         coverage50_per_curve=b["coverage50_per_curve"],
         coverage90_per_curve=b["coverage90_per_curve"],
+        coverage90_windows=b["coverage90_windows"],
+        coverage90_windows_per_curve=b["coverage90_windows_per_curve"],
+        n_held_out_windows=int(sum(r["methods"]["bayes"]["windows"] for r in records)),
         share_bayes_rmsle_le_point_fit=float(np.mean(bayes_r <= point_r)),
         median_rmsle_bayes=b["median_rmsle"],
         median_rmsle_point_fit=per_method["bnsl_point"]["median_rmsle"],
@@ -393,8 +472,9 @@ def markdown(res: dict[str, Any]) -> str:
         f"seed 0; point-fit grid '{s['grid']}'. Point-fit bands are a plug-in Normal in log y.",
         "",
         "| method | median RMSLE | lowest RMSLE (share of curves) | mean rank | cov50 per point "
-        "| cov90 per point | cov50 per curve | cov90 per curve | median mlpd | failed | time s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| cov90 per point | cov50 per curve | cov90 per curve | cov90 windows / per curve "
+        "| median mlpd | failed | time s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for k in methods:
         m = res["methods"][k]
@@ -402,6 +482,7 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {k} | {_fmt(m['median_rmsle'])} | {m['share_lowest_rmsle']:.3f} | "
             f"{m['mean_rank']:.2f} | {m['coverage50']:.3f} | {m['coverage90']:.3f} | "
             f"{m['coverage50_per_curve']:.3f} | {m['coverage90_per_curve']:.3f} | "
+            f"{m['coverage90_windows']:.3f} / {m['coverage90_windows_per_curve']:.3f} | "
             f"{_fmt(m['median_mlpd'], '.3f')} | {m['n_failed']} | {m['time_s']:.1f} |")
     lines += [
         "",
@@ -429,9 +510,10 @@ def markdown(res: dict[str, Any]) -> str:
     lines += [
         "",
         "| curve | fit | held | RMSLE " + " | RMSLE ".join(methods)
-        + " | bayes cov50 | bayes cov90 | bayes mlpd | bayes rank | d1/x_last | r_hat | lag1 |"
+        + " | bayes cov50 | bayes cov90 | bayes cov90 windows | bayes mlpd | bayes rank "
+        "| d1/x_last | r_hat | lag1 | noise ratio held/fit |"
         + (" auto model | auto cov90 | auto lag1 |" if auto else ""),
-        "|---|---|---|" + "---|" * len(methods) + "---|---|---|---|---|---|---|"
+        "|---|---|---|" + "---|" * len(methods) + "---|---|---|---|---|---|---|---|---|"
         + ("---|---|---|" if auto else ""),
     ]
     for r in res["curves"]:
@@ -441,9 +523,11 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {r['curve']} | {r['n_fit']} | {r['n_held_out']} | "
             + " | ".join(_fmt(r["methods"][k]["rmsle"]) for k in methods)
             + f" | {b['covered50'] / r['n_held_out']:.2f}"
-            f" | {b['covered90'] / r['n_held_out']:.2f} | {_fmt(b['mlpd'], '.2f')}"
+            f" | {b['covered90'] / r['n_held_out']:.2f}"
+            f" | {b['windows_covered90']}/{b['windows']} | {_fmt(b['mlpd'], '.2f')}"
             f" | {b['rank']} | {_fmt(b['last_break_over_x_last'], '.3g')}"
-            f" | {b['max_r_hat']:.3f} | {_fmt(b['resid_lag1'], '.2f')} |"
+            f" | {b['max_r_hat']:.3f} | {_fmt(b['resid_lag1'], '.2f')}"
+            f" | {_fmt(r['noise_ratio_held_fit'], '.2g')} |"
             + (f" {r['auto_model']} | {ba['covered90'] / r['n_held_out']:.2f}"
                f" | {_fmt(ba['resid_lag1'], '.2f')} |" if auto else ""))
     return "\n".join(lines) + "\n"

@@ -232,6 +232,49 @@ def test_extrapolation_benchmark_json(tmp_path):
     assert md.read_text().count("| NMT/") == 2
 
 
+def _held_out_curve(sd_fit: float, sd_held: float, seed: int = 0) -> bb.Curve:
+    """A power law: 40 log-spaced fit points, 400 dense held-out points past them."""
+    rng = np.random.default_rng(seed)
+    x_fit = np.geomspace(1e2, 1e4, 40)
+    x_held = np.linspace(1.02e4, 2e4, 400)
+    x = np.concatenate([x_fit, x_held])
+    sd = np.concatenate([np.full(40, sd_fit), np.full(400, sd_held)])
+    y = 2.0 * x**-0.3 * np.exp(sd * rng.standard_normal(x.size))
+    return bb.Curve.from_arrays(x, y, held_out=np.arange(x.size) >= 40)
+
+
+def test_held_out_windows_follow_the_fit_grid():
+    from benchmarks.extrapolation import held_out_windows
+
+    c = _held_out_curve(0.01, 0.01)
+    labels = held_out_windows(c)
+    assert labels.shape == (400,) and labels.min() == 0
+    np.testing.assert_array_equal(np.unique(labels), np.arange(labels.max() + 1))
+    width = np.log(100) / 39  # the last log spacing of the fit points
+    lx = np.log(c.x[c.held_out])
+    for k in np.unique(labels):
+        assert np.ptp(lx[labels == k]) < width  # one window never spans more than the grid step
+    assert labels.max() + 1 == math.ceil((lx.max() - lx.min()) / width)
+    # held-out points sparser than the fit grid: each is its own window
+    x = np.concatenate([np.geomspace(1, 1e4, 30), [2e4, 5e4, 1e5]])
+    sparse = bb.Curve.from_arrays(x, x**-0.5, held_out=np.arange(33) >= 30)
+    np.testing.assert_array_equal(held_out_windows(sparse), [0, 1, 2])
+
+
+def test_noise_ratio_of_held_out_to_fit_scatter():
+    from benchmarks.extrapolation import noise_ratio
+
+    # same noise: about 1; held-out sd 3x the fit's: about 9 (sampling sd of the estimates is
+    # about 25% with 40 fit points, so a factor 2 band is loose but can fail)
+    same = [noise_ratio(_held_out_curve(0.01, 0.01, seed=s)) for s in range(5)]
+    noisier = [noise_ratio(_held_out_curve(0.01, 0.03, seed=s)) for s in range(5)]
+    assert 0.5 < np.median(same) < 2.0
+    assert 4.5 < np.median(noisier) < 18.0
+    # too few held-out points: no estimate
+    x = np.concatenate([np.geomspace(1, 1e4, 30), [2e4, 5e4]])
+    assert noise_ratio(bb.Curve.from_arrays(x, x**-0.5, held_out=np.arange(32) >= 30)) is None
+
+
 def test_extrapolation_bad_option_exits_2():
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "extrapolation.py"), "--limit", "0"],
