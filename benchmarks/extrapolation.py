@@ -177,6 +177,7 @@ def score_bayes(fit: bb.Fit) -> dict[str, Any]:
     for p in (0.5, 0.9):
         lo, hi = np.quantile(y_new, [(1 - p) / 2, (1 + p) / 2], axis=0)
         out[f"covered{int(p * 100)}"] = int(np.sum((lo <= y) & (y <= hi)))
+    out["below90"] = int(np.sum(y < lo))  # misses under the band (lo: the 90% band's)
     # the held-out points averaged over windows of the fit grid, against the band of one new
     # point like a fit point (seeds 1)
     xc, yc = _window_means(x, y, held_out_windows(c), fit.space)
@@ -401,6 +402,23 @@ def _totals(records, methods, time_s, time_bayes, time_auto, time_point, setting
             "time_s": float(sum(r["methods"][k]["time_s"] for r in records)),
         }
     out["methods"] = per_method
+    # coverage of the Bayesian fits per domain, and the side of the band the misses fall on
+    for k in [m for m in methods if m.startswith("bayes")]:
+        per_method[k]["by_domain"] = {}
+        for dom in sorted({r["domain"] for r in records}):
+            sel = [r for r in records if r["domain"] == dom]
+            c90 = np.array([r["methods"][k]["covered90"] for r in sel], dtype=float)
+            nh = np.array([r["n_held_out"] for r in sel], dtype=float)
+            below = sum(r["methods"][k]["below90"] for r in sel)
+            cw = np.array([r["methods"][k]["windows_covered90"] for r in sel], dtype=float)
+            nw = np.array([r["methods"][k]["windows"] for r in sel], dtype=float)
+            per_method[k]["by_domain"][dom] = {
+                "curves": len(sel), "coverage90": float(c90.sum() / nh.sum()),
+                "coverage90_per_curve": float(np.mean(c90 / nh)),
+                "coverage90_windows_per_curve": float(np.mean(cw / nw)),
+                "misses_below_band": (float(below / (nh.sum() - c90.sum()))
+                                      if nh.sum() > c90.sum() else None),
+            }
     # coverage of the Bayesian fits split by Fit.check's misfit test (fit points only)
     for k in [m for m in methods if m.startswith("bayes")]:
         for flag in (True, False):
@@ -506,6 +524,17 @@ def markdown(res: dict[str, Any]) -> str:
             f"| {k} | {a['curves']} | {_fmt(a['coverage90'], '.3f')} / "
             f"{_fmt(a['coverage90_per_curve'], '.3f')} | {b['curves']} | "
             f"{_fmt(b['coverage90'], '.3f')} / {_fmt(b['coverage90_per_curve'], '.3f')} |")
+    lines += ["", "Coverage of the 90% predictive band by domain (misses below the band: share of "
+              "the missed points that lie under it):", "",
+              "| method | domain | curves | cov90 per point | cov90 per curve "
+              "| cov90 windows per curve | misses below the band |",
+              "|---|---|---|---|---|---|---|"]
+    for k in [m for m in methods if m.startswith("bayes")]:
+        for dom, d in res["methods"][k]["by_domain"].items():
+            lines.append(f"| {k} | {dom} | {d['curves']} | {d['coverage90']:.3f} | "
+                         f"{d['coverage90_per_curve']:.3f} | "
+                         f"{d['coverage90_windows_per_curve']:.3f} | "
+                         f"{_fmt(d['misses_below_band'], '.2f')} |")
     auto = "bayes_auto" in methods
     lines += [
         "",

@@ -9,7 +9,11 @@ The public API::
     result.data                            # ArviZ DataTree
 """
 
-# NumPyro first: importing arviz before numpyro.distributions leaves the attribute
+# First, before anything starts JAX's CPU backend: importing .cores asks JAX for one device
+# per core, so the chains of a fit run side by side (BNSL_BAYES_CPU_DEVICES=1 turns it off).
+from .cores import use_cpu_cores  # noqa: I001
+
+# NumPyro next: importing arviz before numpyro.distributions leaves the attribute
 # numpyro.distributions.distribution unset (numpyro 0.22, arviz 1.3), which numpyro itself uses.
 import numpyro  # noqa: F401, I001
 
@@ -39,6 +43,7 @@ __all__ = [
     "load",
     "load_spec",
     "seeds_study",
+    "use_cpu_cores",
 ]
 
 try:

@@ -25,6 +25,8 @@ import numpy as np
 from jax import lax
 from jax.flatten_util import ravel_pytree
 from jax.scipy.optimize import minimize
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 from numpyro.distributions import constraints
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer.hmc import hmc
@@ -38,6 +40,7 @@ from .spec import ModelSpec
 
 __all__ = [
     "SamplerConfig",
+    "chain_shards",
     "default_batch",
     "padded_length",
     "run_nuts",
@@ -179,12 +182,28 @@ def vectorize_chains() -> bool:
     return jax.default_backend() != "cpu"
 
 
+def chain_shards(chains: int) -> int:
+    """Devices the chains of a curve are spread over: on a CPU with several (virtual) devices,
+    the largest count up to their number that divides ``chains``; else 1.
+
+    JAX sees one CPU device unless told otherwise; ``import bnsl_bayes`` asks for one per core
+    (:func:`bnsl_bayes.use_cpu_cores`) when JAX has not started yet. Each device then runs
+    its share of the chains on its own core.
+    """
+    if jax.default_backend() != "cpu":
+        return 1
+    n = len(jax.local_devices(backend="cpu"))
+    return max(d for d in range(1, min(n, chains) + 1) if chains % d == 0)
+
+
 def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
-           vectorized: bool = True):
-    """The (unjitted) run ``(key, data) -> (values, stats, warmup_divergences)`` of one curve.
+           vectorized: bool = True, shards: int = 1):
+    """The (unjitted) run ``(key, data[, chain_ids]) -> (values, stats, warmup_divergences)``
+    of one curve; warmup divergences are counted per chain.
 
     ``vectorized`` runs the chains as ``jax.vmap`` lanes, else one after the other
-    (``lax.map``); see :func:`vectorize_chains`.
+    (``lax.map``); see :func:`vectorize_chains`. ``shards`` is the number of devices the
+    chains are spread over (:func:`chain_shards`; only for the progress count).
     """
     form = get_form(spec.form)
     model = partial(form.model, spec=spec, space=space)
@@ -266,7 +285,8 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
             if config.progress:
                 # chain-iterations done: the chains advance together when vectorized, one
                 # after the other when not
-                done = (i + 1) * config.chains if vectorized else chain * total + i + 1
+                done = ((i + 1) * config.chains if vectorized
+                        else (chain // shards * total + i + 1) * shards)
                 jax.debug.callback(_tick, done, config.chains * total)
             st = sample_kernel(st, model_args=(data,))
             stats = {
@@ -282,7 +302,9 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
         _, (zs, stats) = lax.scan(step, state, jnp.arange(total))
         return zs, stats
 
-    def run(key, data):
+    def run(key, data, chain_ids=None):
+        """All chains of one curve, or (on a CPU) those in ``chain_ids``: every device of a
+        sharded call finds the same mode and starting points, then runs its own chains."""
         _TRACES["count"] += 1  # Python side effect: runs once per trace, not per call
         k_mode, k_init, k_run = jax.random.split(key, 3)
         if config.init_starts > 0:
@@ -300,13 +322,15 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
         z0 = jax.vmap(unravel)(flat0)
         chain_keys = jax.random.split(k_run, config.chains)
         if not vectorized:
+            ids = jnp.arange(config.chains) if chain_ids is None else chain_ids
+            z0 = jax.tree.map(lambda t: t[ids], z0)
             zs, stats = lax.map(lambda kzc: one_chain(*kzc, inverse_mass, data),
-                                (chain_keys, z0, jnp.arange(config.chains)))
+                                (chain_keys[ids], z0, ids))
         else:
             zs, stats = jax.vmap(one_chain, in_axes=(0, 0, 0, None, None))(
                 chain_keys, z0, jnp.arange(config.chains), inverse_mass, data
             )
-        warm_div = jnp.sum(stats["diverging"][:, : config.warmup])
+        warm_div = jnp.sum(stats["diverging"][:, : config.warmup], axis=1)  # per chain
         zs = jax.tree.map(lambda t: t[:, config.warmup :], zs)
         stats = jax.tree.map(lambda t: t[:, config.warmup :], stats)
         constrain = postprocess_gen(data)
@@ -329,10 +353,24 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
     batch size.
     """
     vectorized = vectorize_chains()
-    run = _build(spec, space, n_points, config, vectorized=vectorized)
+    shards = 1 if vectorized else chain_shards(config.chains)
+    run = _build(spec, space, n_points, config, vectorized=vectorized, shards=shards)
     if vectorized:
         return jax.jit(jax.vmap(run))
-    return jax.jit(lambda keys, data: lax.map(lambda kd: run(*kd), (keys, data)))
+    if shards == 1:
+        return jax.jit(lambda keys, data: lax.map(lambda kd: run(*kd), (keys, data)))
+
+    # Chains spread over CPU devices: every device gets the whole batch and its share of the
+    # chain indices; outputs are gathered along the chain axis (axis 1: batch, chain, ...).
+    mesh = Mesh(np.array(jax.local_devices(backend="cpu")[:shards]), ("chain",))
+
+    def body(keys, data, ids):
+        return lax.map(lambda kd: run(kd[0], kd[1], ids), (keys, data))
+
+    sharded = jax.shard_map(body, mesh=mesh, in_specs=(P(), P(), P("chain")),
+                            out_specs=P(None, "chain"), check_vma=False)
+    ids = jnp.arange(config.chains)
+    return jax.jit(lambda keys, data: sharded(keys, data, ids))
 
 
 def run_nuts_batch(
@@ -395,7 +433,7 @@ def run_nuts_batch(
             for i in range(batch - fill):
                 st = {k: v[i] for k, v in stats.items()}
                 st["tree_depth"] = np.ceil(np.log2(st["n_steps"] + 1)).astype(np.int64)
-                out.append(({k: v[i] for k, v in values.items()}, st, int(warm_div[i])))
+                out.append(({k: v[i] for k, v in values.items()}, st, int(warm_div[i].sum())))
             if progress is not None:
                 progress(len(out))
     return out
