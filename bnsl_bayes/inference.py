@@ -5,7 +5,9 @@ curve). Here the whole run (initialization, warmup with step-size and mass-matri
 sampling, and the map to constrained values) is one ``jax.jit`` function of (PRNG key, initial
 points, data), built from NumPyro's functional NUTS (``numpyro.infer.hmc.hmc``) with the model's
 potential taking the data as an argument, mapped over a batch of curves (vectorized lanes on an
-accelerator, one after the other on a CPU: :func:`vectorize_chains`). Curves are padded with
+accelerator, one after the other on a CPU: :func:`vectorize_chains`). On a CPU with one JAX
+device per core (:mod:`.cores`) the chains of each curve are spread over the devices
+(:func:`chain_shards`), so the cores run chains side by side. Curves are padded with
 masked points to :func:`padded_length`, and the program is cached per (spec, noise space, padded
 length, batch size, sampler settings): a second curve or batch of the same shape runs without
 compiling, and one curve (``fit``) is a batch of one of the same program as ``fit_many``.
@@ -285,9 +287,15 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
             if config.progress:
                 # chain-iterations done: the chains advance together when vectorized, one
                 # after the other when not
-                done = ((i + 1) * config.chains if vectorized
-                        else (chain // shards * total + i + 1) * shards)
-                jax.debug.callback(_tick, done, config.chains * total)
+                if vectorized:
+                    jax.debug.callback(_tick, (i + 1) * config.chains, config.chains * total)
+                else:
+                    # sharded: each device runs a contiguous block of chains, all at about
+                    # the same pace; the first block alone reports, for all of them
+                    done = (chain * total + i + 1) * shards
+                    lax.cond(chain < config.chains // shards,
+                             lambda: jax.debug.callback(_tick, done, config.chains * total),
+                             lambda: None)
             st = sample_kernel(st, model_args=(data,))
             stats = {
                 "diverging": st.diverging,
@@ -348,9 +356,10 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
     One curve is a batch of one: ``fit`` and ``fit_many`` run the same program, so the same
     curve and seed give the same draws through either. On an accelerator the curves of a batch
     are vectorized lanes (``jax.vmap``); on a CPU they run one after the other in the compiled
-    call (``lax.map``), as the chains do (:func:`vectorize_chains`): no lane waits for another,
-    tracing does not batch the sampler's loops, and the draws of a curve do not depend on the
-    batch size.
+    call (``lax.map``), as the chains of one device do (:func:`vectorize_chains`): no lane
+    waits for another, tracing does not batch the sampler's loops, and the draws of a curve do
+    not depend on the batch size. With several CPU devices the program is a ``jax.shard_map``
+    over them: each device takes the whole batch and its share of every curve's chains.
     """
     vectorized = vectorize_chains()
     shards = 1 if vectorized else chain_shards(config.chains)

@@ -14,7 +14,8 @@ class Bar:
 
     Call it with ``(done, total)`` as work finishes; it redraws at most about 100 times per run
     and ends the line when ``done == total``. A call with ``done`` smaller than the last one
-    starts a new run if it is within the first 1% (else it is a late report and is skipped).
+    starts a new run if it is within the first 1% (else it is a late report and is skipped); a
+repeat of the last count is skipped.
 
     Parameters
     ----------
@@ -39,6 +40,8 @@ class Bar:
     def _draw(self, done: int, total: int) -> None:
         step = max(total // 100, 1)
         if 0 <= done < self.last and done > step:  # a late report of an earlier step
+            return
+        if done == self.last:  # the same count again (chains on several devices report it)
             return
         if self.last < 0 or done < self.last:  # a new run: time from here
             self.last, self.t0 = -1, time.perf_counter()
