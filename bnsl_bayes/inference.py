@@ -205,7 +205,8 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
 
     ``vectorized`` runs the chains as ``jax.vmap`` lanes, else one after the other
     (``lax.map``); see :func:`vectorize_chains`. ``shards`` is the number of devices the
-    chains are spread over (:func:`chain_shards`; only for the progress count).
+    chains are spread over (:func:`chain_shards`); above 1 the run must be called inside a
+    ``shard_map`` over the mesh axis ``"chain"``, whose devices also share the mode search.
     """
     form = get_form(spec.form)
     model = partial(form.model, spec=spec, space=space)
@@ -255,18 +256,30 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
             return jnp.where(jnp.isfinite(value), value, 1e30)
 
         starts = jax.vmap(make_start)(jax.random.split(key, config.init_starts))
-        res = jax.vmap(
-            lambda x0: minimize(objective, x0, method="BFGS", options={"maxiter": 500})
-        )(starts)
-        fun = jnp.where(jnp.isfinite(res.fun), res.fun, jnp.inf)
+
+        def search(x0s):
+            res = jax.vmap(
+                lambda x0: minimize(objective, x0, method="BFGS", options={"maxiter": 500})
+            )(x0s)
+            return res.fun, res.x, res.hess_inv
+
+        if shards > 1 and config.init_starts % shards == 0:
+            # chains spread over devices: each device searches from its share of the starts
+            # and all see every result, so all pick the same mode
+            per = config.init_starts // shards
+            mine = lax.dynamic_slice_in_dim(starts, lax.axis_index("chain") * per, per)
+            fun, x, hess = (lax.all_gather(v, "chain", tiled=True) for v in search(mine))
+        else:
+            fun, x, hess = search(starts)
+        fun = jnp.where(jnp.isfinite(fun), fun, jnp.inf)
         best = jnp.argmin(fun)
-        hess_inv = res.hess_inv[best]
+        hess_inv = hess[best]
         hess_inv = 0.5 * (hess_inv + hess_inv.T)
         # Keep a usable covariance even when BFGS's estimate is poor.
         eigval, eigvec = jnp.linalg.eigh(hess_inv)
         eigval = jnp.clip(eigval, 1e-10, 10.0)
-        ok = jnp.all(jnp.isfinite(res.x[best])) & jnp.all(jnp.isfinite(eigval))
-        mode = jnp.where(ok, res.x[best], flat_centre)
+        ok = jnp.all(jnp.isfinite(x[best])) & jnp.all(jnp.isfinite(eigval))
+        mode = jnp.where(ok, x[best], flat_centre)
         cov = jnp.where(ok, (eigvec * eigval) @ eigvec.T, jnp.eye(dim))
         return mode, cov
 
