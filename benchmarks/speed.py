@@ -81,6 +81,19 @@ def reference_point_fit(x: np.ndarray, y: np.ndarray) -> dict:
     return dict(zip(("a", "b", "c0", "c1", "d1", "f1"), map(float, popt), strict=True))
 
 
+def simulated_curves(n: int, rng: np.random.Generator) -> list[bb.Curve]:
+    """``n`` noisy copies of one 1-break BNSL: 20 log-spaced x from 10 to 1e4, 10 seeds per
+    point, per-seed sd 0.05 of log y."""
+    import jax
+
+    truth = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
+    xs = np.geomspace(10.0, 1e4, 20)
+    with jax.enable_x64(True):
+        mu = np.asarray(bb.bnsl(xs, **truth))
+    return [bb.Curve.from_arrays(xs, mu * np.exp(0.05 / np.sqrt(10) * rng.standard_normal(20)),
+                                 seeds=np.full(20, 10.0)) for _ in range(n)]
+
+
 def _timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -132,14 +145,7 @@ def main(argv: list[str] | None = None) -> dict:
     other = bb.Curve.from_arrays(x, y * np.exp(0.002 * rng.standard_normal(len(x))))
     warm, warm_s = _timed(lambda: bb.fit(other, seed=1))
 
-    truth = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
-    xs = np.geomspace(10.0, 1e4, 20)
-    import jax
-
-    with jax.enable_x64(True):
-        mu = np.asarray(bb.bnsl(xs, **truth))
-    curves = [bb.Curve.from_arrays(xs, mu * np.exp(0.05 / np.sqrt(10) * rng.standard_normal(20)),
-                                   seeds=np.full(20, 10.0)) for _ in range(2 * args.many)]
+    curves = simulated_curves(2 * args.many, rng)
     first, second = curves[: args.many], curves[args.many :]
     _, many_cold_s = _timed(lambda: bb.fit_many(first, seed=0, check=False))
     many, many_s = _timed(lambda: bb.fit_many(second, seed=args.many, check=False))

@@ -1,0 +1,72 @@
+"""Curves per second of one ``fit_many`` batch on whatever accelerator JAX sees (issue 6).
+
+For each batch size N (``--sizes``): a first ``fit_many`` call on N simulated 1-break curves
+(``speed.simulated_curves``: 20 points, 10 seeds each) compiles the program and samples; a
+second call on N new curves of the same shape runs it warm. Default settings (4 chains x
+(1000 + 1000)); on a GPU all N curves and their chains are one vectorized call. Prints one JSON
+line per size as soon as it is measured (so a run cut short keeps what it measured), then a
+summary line.
+
+Usage: ``python benchmarks/gpu_batch.py [--sizes 1000,100]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import bnsl_bayes as bb  # noqa: E402
+from benchmarks.speed import simulated_curves  # noqa: E402
+
+
+def measure(n: int, seed: int = 0) -> dict:
+    """Cold and warm time of one ``fit_many`` call on ``n`` curves, and their diagnostics."""
+    rng = np.random.default_rng(seed)
+    curves = simulated_curves(2 * n, rng)
+    t0 = time.perf_counter()
+    bb.fit_many(curves[:n], seed=0, check=False)
+    cold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fits = bb.fit_many(curves[n:], seed=n, check=False)
+    warm = time.perf_counter() - t0
+    diags = [f.diagnostics() for f in fits]
+    depth = np.array([float(np.max(f.data.sample_stats["tree_depth"])) for f in fits])
+    return {
+        "curves": n, "cold_s": cold, "warm_s": warm, "curves_per_s": n / warm,
+        "share_rhat_le_1_01": float(np.mean([d["max_r_hat"] <= 1.01 for d in diags])),
+        "share_no_divergence": float(np.mean([d["divergences"] == 0 for d in diags])),
+        "max_tree_depth_median": float(np.median(depth)),
+        "max_tree_depth_max": float(depth.max()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    import jax
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000,100", help="batch sizes, comma-separated")
+    args = ap.parse_args(argv)
+    sizes = [int(v) for v in args.sizes.split(",") if v.strip()]
+    dev = jax.devices()[0]
+    head = {"backend": jax.default_backend(), "device": getattr(dev, "device_kind", str(dev)),
+            "jax": jax.__version__, "python": platform.python_version()}
+    print(json.dumps(head), flush=True)
+    rows = []
+    for n in sizes:
+        rows.append(measure(n))
+        print(json.dumps(rows[-1]), flush=True)
+    print(json.dumps({**head, "batches": rows}), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
