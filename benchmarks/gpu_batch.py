@@ -49,13 +49,26 @@ def measure(n: int, seed: int = 0) -> dict:
     }
 
 
+def _sizes(text: str) -> list[int]:
+    """``--sizes``: whole numbers >= 1, comma-separated."""
+    try:
+        sizes = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected batch sizes >= 1, comma-separated "
+                                         f"(e.g. 1000,100)")
+    return sizes
+
+
 def main(argv: list[str] | None = None) -> int:
     import jax
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="1000,100", help="batch sizes, comma-separated")
+    ap.add_argument("--sizes", type=_sizes, default=[1000, 100],
+                    help="batch sizes, comma-separated (default 1000,100)")
     args = ap.parse_args(argv)
-    sizes = [int(v) for v in args.sizes.split(",") if v.strip()]
+    sizes = args.sizes
     dev = jax.devices()[0]
     head = {"backend": jax.default_backend(), "device": getattr(dev, "device_kind", str(dev)),
             "jax": jax.__version__, "python": platform.python_version()}

@@ -219,7 +219,8 @@ def simulate(spec: ModelSpec, n: int, seed: int, *, ignore_seeds: bool = False):
     return curves, true_q, user
 
 
-def extrapolation_coverage(fits: list[bb.Fit], user: dict[str, np.ndarray], seed: int) -> dict:
+def extrapolation_coverage(fits: list[bb.Fit], user: dict[str, np.ndarray], seed: int,
+                           max_r_hat: np.ndarray) -> dict:
     """Coverage of the 90% bands of ``Fit.predict`` past the last fit point, by distance.
 
     At each ``u`` of ``EXTRAPOLATION_U`` (x = X_LAST ** u): whether the credible band of the
@@ -254,7 +255,7 @@ def extrapolation_coverage(fits: list[bb.Fit], user: dict[str, np.ndarray], seed
     if user["d"].shape[-1]:
         loc = np.log(user["d"][:, 0]) / np.log(X_LAST)
         groups["by_break_location"] = (loc, BREAK_BINS)
-    groups["by_max_r_hat"] = (np.array([f.diagnostics()["max_r_hat"] for f in fits]), R_HAT_BINS)
+    groups["by_max_r_hat"] = (np.asarray(max_r_hat, dtype=float), R_HAT_BINS)
     for name, (value, edges) in groups.items():
         rows = []
         for lo, hi in zip(edges[:-1], edges[1:], strict=True):
@@ -326,8 +327,9 @@ def run_form(form: str, n: int, budget: dict, seed: int = 0, *,
     fits = bb.fit_many(curves, model=spec, seed=seed * 100_000, check=False, **budget)
     fit_s = time.perf_counter() - t0
     result = uniformity(ranks(fits, true_q, spec.breaks))
-    result["extrapolation"] = extrapolation_coverage(fits, user, seed)
     diag = [f.diagnostics() for f in fits]
+    result["extrapolation"] = extrapolation_coverage(
+        fits, user, seed, np.array([d["max_r_hat"] for d in diag]))
     result.update({
         "fit_s": round(fit_s, 1),
         "fits_with_divergences": sum(d["divergences"] > 0 for d in diag),
