@@ -65,22 +65,27 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: slope_change priors tried (the TOML text of the prior).
 PRIORS = {
-    "default": None,  # models/bnsl-1.toml as is: Normal(0, 3)
+    "default": None,  # models/bnsl-1.toml as is
     "n10": '{ dist = "Normal", loc = 0.0, scale = 10.0 }',
     "t3": '{ dist = "StudentT", df = 3.0, loc = 0.0, scale = 3.0 }',
     "cauchy3": '{ dist = "Cauchy", loc = 0.0, scale = 3.0 }',
 }
 
 
-def model_path(prior: str) -> Path:
-    """models/bnsl-1.toml, or a temporary copy with another slope_change prior."""
+def model_path(prior: str, sites: dict[str, str] | None = None) -> Path:
+    """models/bnsl-1.toml, or a temporary copy with another slope_change prior and the priors
+    of ``sites`` (site name -> TOML text of the prior) replaced."""
     base = ROOT / "models" / "bnsl-1.toml"
-    if PRIORS[prior] is None:
+    sites = dict(sites or {})
+    if PRIORS[prior] is not None:
+        sites["slope_change"] = PRIORS[prior]
+    if not sites:
         return base
     text = base.read_text()
-    text, n = re.subn(r"^slope_change = .*$", f"slope_change = {PRIORS[prior]}", text,
-                      flags=re.M)
-    assert n == 1
+    for site, toml in sites.items():
+        text, n = re.subn(rf"^{site} = .*$", f"{site} = {toml}", text, flags=re.M)
+        if n != 1:
+            raise SystemExit(f"--site: no prior called {site!r} in {base.name}")
     text = text.replace('name = "bnsl-1"', f'name = "bnsl-1-{prior}"')
     out = Path(tempfile.mkdtemp()) / f"bnsl-1-{prior}.toml"
     out.write_text(text)
@@ -249,7 +254,7 @@ def cmd_truth(args):
 def cmd_study(args):
     import arviz as az
 
-    path = model_path(args.prior)
+    path = model_path(args.prior, dict(kv.split("=", 1) for kv in args.site))
     sims = simulate(args.seed_counts, args.cutoffs, args.repeats, seed=args.seed,
                     known_std=args.known_std)
     t0 = time.perf_counter()
@@ -329,6 +334,9 @@ def main(argv=None):
     t.add_argument("--priors", type=lambda s: s.split(","), default=["default", "t3", "n10"])
     s = sub.choices["study"]
     s.add_argument("--prior", choices=sorted(PRIORS), default="default")
+    s.add_argument("--site", action="append", default=[], metavar="SITE=TOML",
+                   help="replace the prior of one site (repeatable), e.g. "
+                        "'break_location={ dist = \"Normal\", loc = 1.0, scale = 0.75 }'")
     s.add_argument("--repeats", type=int, default=4)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--chains", type=int, default=2)

@@ -200,18 +200,8 @@ class BNSLForm(Form):
         return ("a", "b", "log_b", "c0"), {}
 
     def law(self, draws, x):
-        with jax.enable_x64(True):
-            log_x = jnp.log(jnp.asarray(x, dtype=jnp.float64))
-            log_power = jax.vmap(bnsl_log_power, in_axes=(None, 0, 0, 0, 0, 0))(
-                log_x,
-                jnp.asarray(draws["log_b"]),
-                jnp.asarray(draws["c0"]),
-                jnp.asarray(draws["c"]),
-                jnp.log(jnp.asarray(draws["d"])),
-                jnp.asarray(draws["f"]),
-            )
-            mu = jnp.asarray(draws["a"])[:, None] + jnp.exp(log_power)
-            return np.asarray(mu)
+        return host_law(_bnsl_mu, x, draws["a"], draws["log_b"], draws["c0"], draws["c"],
+                        np.log(np.asarray(draws["d"], dtype=float)), draws["f"])
 
     def complete_draws(self, draws):
         for name in ("c", "d", "f"):  # absent for 0 breaks
@@ -236,6 +226,36 @@ class BNSLForm(Form):
 
 
 # ---------------------------------------------------------------------------- shared pieces
+def _bucket(m: int) -> int:
+    """The length ``m`` points are padded to on the host: a power of 2, at least 16."""
+    return max(16, 1 << max(int(m) - 1, 0).bit_length())
+
+
+def host_law(fn, x: np.ndarray, *draws: np.ndarray) -> np.ndarray:
+    """``fn(log x, *draws)`` as float64 numpy, ``x`` padded to a bucket length.
+
+    ``fn`` is a jitted law of ``log_x`` (shape ``(m,)``) and per-draw parameters (leading axis
+    S) giving the mean curve, shape ``(S, m)``. One compiled call per (S, bucket) instead of
+    one compilation per op and per number of points: fits of curves of many lengths (fit_many,
+    predictions at new x) would otherwise spend most of their host time compiling.
+    """
+    log_x = np.log(np.asarray(x, dtype=float)).reshape(-1)
+    m = log_x.size
+    padded = np.resize(log_x, _bucket(m)) if m else np.zeros(_bucket(0))
+    with jax.enable_x64(True):
+        mu = fn(jnp.asarray(padded, dtype=jnp.float64),
+                *(jnp.asarray(d, dtype=jnp.float64) for d in draws))
+        return np.asarray(mu)[:, :m]
+
+
+@jax.jit
+def _bnsl_mu(log_x, a, log_b, c0, c, log_d, f):
+    """Mean BNSL curve per draw: ``a + exp(log power)``, shape ``(S, m)``."""
+    log_power = jax.vmap(bnsl_log_power, in_axes=(None, 0, 0, 0, 0, 0))(
+        log_x, log_b, c0, c, log_d, f)
+    return a[:, None] + jnp.exp(log_power)
+
+
 def _floor(spec: ModelSpec, space: NoiseSpace, level):
     """Sample the floor of the curve (BNSL's asymptote a) relative to the level at u = 1.
 
@@ -470,15 +490,14 @@ class M4Form(Form):
                 "log_b": log_b}
 
     def law(self, draws, x):
-        with jax.enable_x64(True):
-            col = {k: jnp.asarray(draws[k], dtype=jnp.float64)[:, None]
-                   for k in ("alpha", "log_b", "c", "eps_0", "eps_inf")}
-            log_x = jnp.log(jnp.asarray(x, dtype=jnp.float64))[None, :]
-            return np.asarray(_m4_law(log_x, col["alpha"], col["log_b"], col["c"],
-                                      col["eps_0"], col["eps_inf"]))
+        return host_law(_m4_mu, x, *(draws[k] for k in ("alpha", "log_b", "c", "eps_0",
+                                                          "eps_inf")))
 
 
-_m4_law = jax.jit(m4_log_b)
+@jax.jit
+def _m4_mu(log_x, alpha, log_b, c, eps_0, eps_inf):
+    return m4_log_b(log_x[None, :], alpha[:, None], log_b[:, None], c[:, None],
+                    eps_0[:, None], eps_inf[:, None])
 
 #: The forms by name.
 FORMS: dict[str, Form] = {f.name: f for f in (BNSLForm(), M1Form(), M2Form(), M3Form(),

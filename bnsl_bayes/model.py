@@ -311,23 +311,28 @@ def noise_prior(spec: ModelSpec) -> tuple[float, float]:
     return params["concentration"], params["rate"]
 
 
-def _noise_sufficient(resid, data: ModelData):
-    """Half the weighted residual sum of squares (plus the runs' spread) and its count."""
-    w = data.sqrt_seeds**2
-    known = data.std_dof > 0
+def _noise_sufficient(resid, data: ModelData, xp=jnp):
+    """Half the weighted residual sum of squares (plus the runs' spread) and its count.
+
+    ``xp`` is the array module: ``jax.numpy`` inside the model, ``numpy`` on the host (where
+    eager JAX would compile every op anew for each number of points)."""
+    w = xp.asarray(data.sqrt_seeds) ** 2
+    std_dof, std2 = xp.asarray(data.std_dof), xp.asarray(data.std2)
+    known = std_dof > 0
     if data.mask is not None:
-        w = w * data.mask
-        resid = jnp.where(data.mask > 0, resid, 0.0)
-    rss = 0.5 * jnp.sum(w * resid**2, axis=-1) + 0.5 * jnp.sum(
-        jnp.where(known, data.std_dof * data.std2, 0.0)
+        mask = xp.asarray(data.mask)
+        w = w * mask
+        resid = xp.where(mask > 0, resid, 0.0)
+    rss = 0.5 * xp.sum(w * resid**2, axis=-1) + 0.5 * xp.sum(
+        xp.where(known, std_dof * std2, 0.0)
     )
-    count = 0.5 * _count(data) + 0.5 * jnp.sum(jnp.where(known, data.std_dof, 0.0))
+    count = 0.5 * _count(data, xp) + 0.5 * xp.sum(xp.where(known, std_dof, 0.0))
     return rss, count
 
 
-def _count(data: ModelData):
+def _count(data: ModelData, xp=jnp):
     """Number of real (unmasked) points."""
-    return data.u.shape[-1] if data.mask is None else jnp.sum(data.mask)
+    return data.u.shape[-1] if data.mask is None else xp.sum(xp.asarray(data.mask))
 
 
 def marginal_log_likelihood(resid, data: ModelData, alpha: float, beta: float):
@@ -369,7 +374,7 @@ def draw_noise(resid: np.ndarray, data: ModelData, spec: ModelSpec,
         sigma, shape ``(S,)``.
     """
     alpha, beta = noise_prior(spec)
-    rss, count = (np.asarray(v) for v in _noise_sufficient(np.asarray(resid), data))
+    rss, count = _noise_sufficient(np.asarray(resid, dtype=float), data, np)
     sigma2 = (beta + rss) / rng.gamma(alpha + count, 1.0, size=rss.shape)
     return np.sqrt(sigma2)
 
