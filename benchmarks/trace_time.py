@@ -6,7 +6,11 @@ built three ways and each is lowered, compiled and run twice:
 - ``vmap x2``: chains as ``jax.vmap`` lanes inside a ``jax.vmap`` over a batch of one curve
   (the layout before chains became sequential on a CPU);
 - ``vmap x1``: chains as vmap lanes, no batch vmap;
-- ``sequential``: chains one after the other (``lax.map``), the layout ``fit`` uses on a CPU.
+- ``sequential``: chains one after the other (``lax.map``), the layout ``fit`` uses on a CPU;
+- ``fit``: the program ``fit`` runs (``inference._compiled``: on a CPU with several JAX devices
+  the chains and the mode search are sharded over them);
+- ``fit, no mode search``: the same with ``init_starts=0`` (chains start at the prior centre),
+  which shows what the multi-start BFGS mode search costs to trace and compile.
 
 Usage: ``python benchmarks/trace_time.py [--json]``.
 """
@@ -14,6 +18,7 @@ Usage: ``python benchmarks/trace_time.py [--json]``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -38,10 +43,14 @@ def measure(layout: str) -> dict:
     keys = [jax.random.PRNGKey(0)[None], jax.random.PRNGKey(1)[None]]
     config = inference.SamplerConfig()
     with jax.enable_x64(True):
-        run = inference._build(spec, "log", 16, config, vectorized=layout != "sequential")
-        if layout == "vmap x2":
-            fn = jax.jit(jax.vmap(run))
+        if layout.startswith("fit"):
+            if layout == "fit, no mode search":
+                config = dataclasses.replace(config, init_starts=0)
+            fn = inference._compiled(spec, "log", 16, config, 1)
+        elif layout == "vmap x2":
+            fn = jax.jit(jax.vmap(inference._build(spec, "log", 16, config)))
         else:
+            run = inference._build(spec, "log", 16, config, vectorized=layout != "sequential")
             fn = jax.jit(lambda k, d: jax.tree.map(
                 lambda t: t[None], run(k[0], jax.tree.map(lambda v: v[0], d))))
         t = time.perf_counter()
@@ -62,12 +71,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON list")
     args = parser.parse_args(argv)
-    out = [measure(layout) for layout in ("vmap x2", "vmap x1", "sequential")]
+    out = [measure(layout) for layout in ("vmap x2", "vmap x1", "sequential", "fit",
+                                          "fit, no mode search")]
     if args.json:
         print(json.dumps(out))
     else:
         for r in out:
-            print(f"{r['layout']:>10}: trace + lower {r['trace_lower_s']:.1f} s, XLA compile "
+            print(f"{r['layout']:>20}: trace + lower {r['trace_lower_s']:.1f} s, XLA compile "
                   f"{r['compile_s']:.1f} s, run {r['run_s'][0]:.2f} / {r['run_s'][1]:.2f} s")
     return out
 
