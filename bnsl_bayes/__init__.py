@@ -19,6 +19,7 @@ import numpyro  # noqa: F401, I001
 
 from . import datasets
 from .compare import compare
+from .compile_cache import use_compile_cache
 from .data import Curve, DataError
 from .fitting import fit, fit_many
 from .law import bnsl
@@ -43,6 +44,7 @@ __all__ = [
     "load",
     "load_spec",
     "seeds_study",
+    "use_compile_cache",
     "use_cpu_cores",
 ]
 

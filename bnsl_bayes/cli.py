@@ -997,29 +997,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------------- entry point
-def _enable_compile_cache() -> None:
-    """Keep compiled samplers on disk between commands (JAX's persistent compilation cache).
-
-    A fit compiles its sampler once per shape (tens of seconds); with the cache, the next
-    ``bnsl-bayes`` call on a curve of the same shape loads it instead. The cache lives in
-    ``$XDG_CACHE_HOME/bnsl-bayes/jax`` (default ``~/.cache``); it only changes speed, never
-    results. Skipped silently if the folder cannot be created (the fit then compiles as usual).
-    """
-    import os
-    from pathlib import Path
-
-    import jax
-
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    folder = base / "bnsl-bayes" / "jax"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return
-    jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``bnsl-bayes`` command.
 
@@ -1039,7 +1016,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
-    _enable_compile_cache()
+    # compiled samplers kept between commands (speed only; skipped if the folder is unwritable)
+    from .compile_cache import use_compile_cache
+
+    use_compile_cache(quiet=True)
     try:
         return args.func(args)
     except (ValueError, OSError) as exc:
