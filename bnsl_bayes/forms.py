@@ -227,7 +227,10 @@ class BNSLForm(Form):
 
 # ---------------------------------------------------------------------------- shared pieces
 def _bucket(m: int) -> int:
-    """The length ``m`` points are padded to on the host: a power of 2, at least 16."""
+    """The length ``m`` points are padded to on the host: a power of 2 from 16 to 1024, then a
+    multiple of 1024 (so a long prediction grid costs at most 1023 padded columns)."""
+    if m > 1024:
+        return -(-int(m) // 1024) * 1024
     return max(16, 1 << max(int(m) - 1, 0).bit_length())
 
 

@@ -455,3 +455,21 @@ def test_every_form_is_registered():
     assert list(FORMS) == ["bnsl"] + BASELINES
     with pytest.raises(ValueError, match=r"unknown form 'm9'; expected one of"):
         get_form("m9")
+
+
+@pytest.mark.parametrize("m", [0, 1, 16, 17, 1500])
+def test_host_law_padding_does_not_change_values(m):
+    """Fit building and predictions evaluate the law padded to a bucket length: the values at
+    the real points are those of the law itself, for any number of points."""
+    draws = {"a": np.array([0.41, 0.0]), "log_b": np.log([2.28, 3.0]),
+             "c0": np.array([0.055, 0.3]), "c": np.array([[5.66], [-0.5]]),
+             "d": np.array([[612.6], [1e3]]), "f": np.array([[0.059], [1.5]])}
+    x = np.geomspace(1.0, 1e9, m)
+    mu = bb.predict.curve_draws(draws, x)
+    assert mu.shape == (2, m)
+    with jax.enable_x64(True):
+        for i in range(2):
+            ref = np.asarray(bb.bnsl(x, draws["a"][i], np.exp(draws["log_b"][i]),
+                                     draws["c0"][i], draws["c"][i], draws["d"][i],
+                                     draws["f"][i]))
+            np.testing.assert_allclose(mu[i], ref, rtol=1e-13, atol=0)
