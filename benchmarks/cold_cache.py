@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import tempfile
@@ -56,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     import bnsl_bayes as bb
-    from benchmarks.speed import reference_point_fit
+    from benchmarks.speed import machine, reference_point_fit
 
     curve = bb.datasets.load("four_digit_addition")
     m = curve.fit_mask
@@ -71,8 +70,7 @@ def main(argv: list[str] | None = None) -> dict:
         "point_fit_s": point_s,
         "second_with_cache_over_point_fit": result["second_with_cache_s"] / point_s,
         "max_r_hat": {k: v["max_r_hat"] for k, v in runs.items()},
-        "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} "
-                   f"cores, {platform.system()}, Python {platform.python_version()}",
+        "machine": machine(),
     })
     if args.json:
         print(json.dumps(result))

@@ -94,6 +94,12 @@ def simulated_curves(n: int, rng: np.random.Generator) -> list[bb.Curve]:
                                  seeds=np.full(20, 10.0)) for _ in range(n)]
 
 
+def machine() -> str:
+    """One line naming the machine the benchmarks ran on."""
+    return (f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
+            f"Python {platform.python_version()}")
+
+
 def _timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -166,8 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
         "diagnostics_cold": cold.diagnostics(),
         "diagnostics_warm": warm.diagnostics(),
         "point_fit_params": ref,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
-                   f"Python {platform.python_version()}",
+        "machine": machine(),
     }
     if args.revisiting:
         result.update(revisiting())
