@@ -254,7 +254,7 @@ def cmd_truth(args):
 def cmd_study(args):
     import arviz as az
 
-    path = model_path(args.prior, dict(kv.split("=", 1) for kv in args.site))
+    path = model_path(args.prior, dict(args.site))
     sims = simulate(args.seed_counts, args.cutoffs, args.repeats, seed=args.seed,
                     known_std=args.known_std)
     t0 = time.perf_counter()
@@ -316,6 +316,16 @@ def cmd_study(args):
         Path(args.json).write_text(json.dumps({"wall_s": wall, "rows": rows}, indent=1))
 
 
+def _site(text: str) -> tuple[str, str]:
+    """``--site SITE=TOML`` as (site, TOML text of its prior)."""
+    site, sep, toml = text.partition("=")
+    if not sep or not site.strip() or not toml.strip():
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected SITE=TOML, e.g. 'break_location={{ dist = \"Normal\", "
+            f"loc = 1.0, scale = 0.75 }}'")
+    return site.strip(), toml.strip()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -334,7 +344,7 @@ def main(argv=None):
     t.add_argument("--priors", type=lambda s: s.split(","), default=["default", "t3", "n10"])
     s = sub.choices["study"]
     s.add_argument("--prior", choices=sorted(PRIORS), default="default")
-    s.add_argument("--site", action="append", default=[], metavar="SITE=TOML",
+    s.add_argument("--site", action="append", default=[], metavar="SITE=TOML", type=_site,
                    help="replace the prior of one site (repeatable), e.g. "
                         "'break_location={ dist = \"Normal\", loc = 1.0, scale = 0.75 }'")
     s.add_argument("--repeats", type=int, default=4)
