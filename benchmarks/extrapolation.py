@@ -67,6 +67,7 @@ from benchmarks.point_fit import (  # noqa: E402
     rmsle,
 )
 from bnsl_bayes.compare import loo_table  # noqa: E402
+from bnsl_bayes.drift import Drift, apply_drift, lfo_curve  # noqa: E402
 from bnsl_bayes.predict import curve_draws, predictive_draws  # noqa: E402
 
 __all__ = ["load_curves", "main", "run", "score_bayes", "score_point"]
@@ -163,13 +164,24 @@ def noise_ratio(curve: bb.Curve) -> float | None:
     return s_held / s_fit
 
 
-def score_bayes(fit: bb.Fit) -> dict[str, Any]:
-    """Held-out scores of a Bayesian fit: RMSLE of the median, coverage, mlpd and diagnostics."""
+def score_bayes(fit: bb.Fit, drift: Drift | None = None) -> dict[str, Any]:
+    """Held-out scores of a Bayesian fit: RMSLE of the median, coverage, mlpd and diagnostics.
+
+    With ``drift`` (measured on the fit points only, :mod:`bnsl_bayes.drift`), the mean-curve
+    draws past the last fit point carry the leave-future-out slope error, as ``Fit.predict``
+    does with ``drift=``.
+    """
     c = fit.curve
     h = c.held_out
     x, y, n = c.x[h], c.y[h], c.seeds[h]
     d = fit.draws()
-    mu = curve_draws(d, x)                              # (S, k) mean curve
+    x_last = float(c.x[c.fit_mask].max())
+
+    def law(xs: np.ndarray) -> np.ndarray:               # (S, k) mean curve
+        mu = curve_draws(d, xs)
+        return mu if drift is None else apply_drift(mu, xs, x_last, drift, fit.space, fit.seed)
+
+    mu = law(x)
     rng = np.random.default_rng([fit.seed, 7])
     y_new = predictive_draws(mu, d["sigma"], fit.space, n, rng)
     median = np.median(mu, axis=0)
@@ -181,7 +193,7 @@ def score_bayes(fit: bb.Fit) -> dict[str, Any]:
     # the held-out points averaged over windows of the fit grid, against the band of one new
     # point like a fit point (seeds 1)
     xc, yc = _window_means(x, y, held_out_windows(c), fit.space)
-    yc_new = predictive_draws(curve_draws(d, xc), d["sigma"], fit.space, np.ones(xc.size), rng)
+    yc_new = predictive_draws(law(xc), d["sigma"], fit.space, np.ones(xc.size), rng)
     lo, hi = np.quantile(yc_new, [0.05, 0.95], axis=0)
     out.update(windows=int(xc.size), windows_covered90=int(np.sum((lo <= yc) & (yc <= hi))))
     sd = d["sigma"][:, None] / np.sqrt(n)[None, :]
@@ -192,7 +204,6 @@ def score_bayes(fit: bb.Fit) -> dict[str, Any]:
         lp = -0.5 * ((y[None, :] - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
     out["mlpd"] = float(np.mean(_logmeanexp(lp, axis=0)))
     diag = fit.diagnostics()
-    x_last = float(c.x[c.fit_mask].max())
     ac = fit.residual_autocorrelation()
     out.update(
         # Fit.check's misfit test (fit points only): residuals correlated along x
@@ -296,6 +307,7 @@ def run(
     warmup: int = 1000,
     samples: int = 1000,
     auto: bool = False,
+    drift: bool = False,
     grid: str = "scaled",
     log=None,
 ) -> dict[str, Any]:
@@ -309,6 +321,10 @@ def run(
         Budget of the Bayesian fits.
     auto : bool
         Also run ``bayes_auto`` (0-3 breaks chosen by PSIS-LOO).
+    drift : bool
+        Also score ``bayes_drift``: the same 1-break fits with the leave-future-out drift past
+        the data (:mod:`bnsl_bayes.drift`; one more fit per curve, on its fit points up to 75%
+        of their log-x range).
     grid : {"scaled", "paper"}
         Grid of the classic point fit.
     log : callable, optional
@@ -331,7 +347,16 @@ def run(
         auto_fits, auto_info = _auto_fits(curves, opts, fits)
         time_auto = time.perf_counter() - t0
         say(f"bayes_auto: {len(curves)} curves in {time_auto:.1f} s")
-    methods = ["bayes", *(["bayes_auto"] if auto else []), *POINT_METHODS]
+    drifts: dict[str, Drift | None] = {}
+    time_drift = 0.0
+    if drift:
+        t0 = time.perf_counter()
+        drifts = _drifts(curves, opts, fits)
+        time_drift = time.perf_counter() - t0
+        say(f"bayes_drift: {len(curves)} leave-future-out refits in {time_drift:.1f} s")
+    methods = ["bayes", *(["bayes_auto"] if auto else []), *(["bayes_drift"] if drift else []),
+               *POINT_METHODS]
+    ranked = [k for k in methods if k != "bayes_drift"]  # same median as bayes
     records = []
     t_point = 0.0
     for i, (name, curve) in enumerate(curves.items()):
@@ -350,30 +375,61 @@ def run(
             m["bayes_auto"] = score_bayes(auto_fits[name])
             m["bayes_auto"]["time_s"] = time_auto / len(curves)
             rec.update(auto_info[name])
+        if drift:
+            dr = drifts[name]
+            t0 = time.perf_counter()
+            m["bayes_drift"] = score_bayes(fits[i], dr)
+            m["bayes_drift"]["time_s"] = m["bayes"]["time_s"] + time_drift / len(curves) + (
+                time.perf_counter() - t0)
+            rec.update(drift_z=None if dr is None else dr.z,
+                       drift_scale=None if dr is None else dr.scale,
+                       drift_scored=None if dr is None else dr.scored)
         t0 = time.perf_counter()
         m.update(_point_fits(curve, grid))
         t_point += time.perf_counter() - t0
-        r = [m[k]["rmsle"] for k in methods]
+        r = [m[k]["rmsle"] for k in ranked]
         key = [v if v is not None and math.isfinite(v) else math.inf for v in r]
         order = np.argsort(key, kind="stable")
-        ranks = np.empty(len(methods), dtype=int)
-        ranks[order] = np.arange(1, len(methods) + 1)
-        for k, rank in zip(methods, ranks, strict=True):
+        ranks = np.empty(len(ranked), dtype=int)
+        ranks[order] = np.arange(1, len(ranked) + 1)
+        for k, rank in zip(ranked, ranks, strict=True):
             m[k]["rank"] = int(rank)
+        if drift:
+            m["bayes_drift"]["rank"] = m["bayes"]["rank"]
         rec["methods"] = m
         records.append(rec)
         if (i + 1) % 10 == 0 or i + 1 == len(curves):
             say(f"scored {i + 1}/{len(curves)} curves")
     return _totals(records, methods, time.perf_counter() - t_all, time_bayes, time_auto,
                    t_point, {"chains": chains, "warmup": warmup, "samples": samples,
-                             "seed": 0, "breaks": 1, "grid": grid, "auto": auto})
+                             "seed": 0, "breaks": 1, "grid": grid, "auto": auto,
+                             "drift": drift}, time_drift)
+
+
+def _drifts(curves: dict[str, bb.Curve], opts: dict[str, Any],
+            fits: list[bb.Fit]) -> dict[str, Drift | None]:
+    """The leave-future-out drift of each 1-break fit: one ``fit_many`` call on the curves cut
+    at 75% of their fit points' log-x range (None where a curve is too short to cut)."""
+    names, cut = [], []
+    for (name, curve), f in zip(curves.items(), fits, strict=True):
+        try:
+            cut.append(lfo_curve(curve, f.spec.n_law_params))
+            names.append(name)
+        except bb.DataError:
+            pass
+    lfo = bb.fit_many(cut, breaks=1, **opts)
+    out: dict[str, Drift | None] = dict.fromkeys(curves)
+    for name, lf in zip(names, lfo, strict=True):
+        out[name] = Drift.from_lfo(lf, curves[name])
+    return out
 
 
 def _finite(v: Any) -> float | None:
     return float(v) if v is not None and math.isfinite(float(v)) else None
 
 
-def _totals(records, methods, time_s, time_bayes, time_auto, time_point, settings):
+def _totals(records, methods, time_s, time_bayes, time_auto, time_point, settings,
+            time_drift=0.0):
     n = len(records)
     n_pts = sum(r["n_held_out"] for r in records)
     out: dict[str, Any] = {"n_curves": n, "n_held_out_points": n_pts, "settings": settings}
@@ -399,6 +455,10 @@ def _totals(records, methods, time_s, time_bayes, time_auto, time_point, setting
             "coverage90_windows": float(cw.sum() / nw.sum()),
             "coverage90_windows_per_curve": float(np.mean(cw / nw)),
             "median_mlpd": _finite(np.median(mlpd)) if mlpd else None,
+            # log-y width of the 90% predictive band at each curve's farthest held-out point
+            "median_width90_far": _finite(np.median(
+                [r["methods"][k].get("width90_far") for r in records
+                 if _finite(r["methods"][k].get("width90_far")) is not None] or [np.nan])),
             "time_s": float(sum(r["methods"][k]["time_s"] for r in records)),
         }
     out["methods"] = per_method
@@ -449,6 +509,7 @@ def _totals(records, methods, time_s, time_bayes, time_auto, time_point, setting
         bayes_curves_with_divergences=int(sum(r["methods"]["bayes"]["divergences"] > 0
                                               for r in records)),
         time_s=float(time_s), time_bayes_s=float(time_bayes), time_auto_s=float(time_auto),
+        time_drift_s=float(time_drift),
         time_point_fits_s=float(time_point),
     )
     if "bayes_auto" in methods:
@@ -459,6 +520,15 @@ def _totals(records, methods, time_s, time_bayes, time_auto, time_point, setting
                    coverage90_per_curve_auto=a["coverage90_per_curve"],
                    median_rmsle_auto=a["median_rmsle"],
                    share_auto_rmsle_le_point_fit=float(np.mean(auto_r <= point_r)))
+    if "bayes_drift" in methods:
+        dm = per_method["bayes_drift"]
+        z = [abs(r["drift_z"]) for r in records if _finite(r.get("drift_z")) is not None]
+        out.update(coverage90_drift=dm["coverage90"],
+                   coverage90_per_curve_drift=dm["coverage90_per_curve"],
+                   coverage90_windows_per_curve_drift=dm["coverage90_windows_per_curve"],
+                   median_abs_drift_z=_finite(np.median(z)) if z else None,
+                   share_drift_widened=float(np.mean([(r.get("drift_scale") or 0) > 0
+                                                      for r in records])))
     out["curves"] = records
     return _json_safe(out)
 
@@ -491,8 +561,8 @@ def markdown(res: dict[str, Any]) -> str:
         "",
         "| method | median RMSLE | lowest RMSLE (share of curves) | mean rank | cov50 per point "
         "| cov90 per point | cov50 per curve | cov90 per curve | cov90 windows / per curve "
-        "| median mlpd | failed | time s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| median mlpd | median width90 far | failed | time s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for k in methods:
         m = res["methods"][k]
@@ -501,7 +571,8 @@ def markdown(res: dict[str, Any]) -> str:
             f"{m['mean_rank']:.2f} | {m['coverage50']:.3f} | {m['coverage90']:.3f} | "
             f"{m['coverage50_per_curve']:.3f} | {m['coverage90_per_curve']:.3f} | "
             f"{m['coverage90_windows']:.3f} / {m['coverage90_windows_per_curve']:.3f} | "
-            f"{_fmt(m['median_mlpd'], '.3f')} | {m['n_failed']} | {m['time_s']:.1f} |")
+            f"{_fmt(m['median_mlpd'], '.3f')} | {_fmt(m.get('median_width90_far'), '.3g')} | "
+            f"{m['n_failed']} | {m['time_s']:.1f} |")
     lines += [
         "",
         f"share of curves with bayes RMSLE <= point-fit RMSLE: "
@@ -509,7 +580,9 @@ def markdown(res: dict[str, Any]) -> str:
         f"{res['bayes_curves_r_hat_gt_1_01']}, with divergences: "
         f"{res['bayes_curves_with_divergences']}; total time {res['time_s']:.1f} s "
         f"(bayes {res['time_bayes_s']:.1f} s, point fits {res['time_point_fits_s']:.1f} s"
-        + (f", bayes_auto {res['time_auto_s']:.1f} s" if "bayes_auto" in methods else "") + ")",
+        + (f", bayes_auto {res['time_auto_s']:.1f} s" if "bayes_auto" in methods else "")
+        + (f", drift refits {res['time_drift_s']:.1f} s" if "bayes_drift" in methods else "")
+        + ")",
         "",
         "Coverage of the 90% predictive band by Fit.check's misfit test (lag-1 autocorrelation "
         "of the fit residuals above its 1% level; fit points only):",
@@ -536,14 +609,16 @@ def markdown(res: dict[str, Any]) -> str:
                          f"{d['coverage90_windows_per_curve']:.3f} | "
                          f"{_fmt(d['misses_below_band'], '.2f')} |")
     auto = "bayes_auto" in methods
+    dr = "bayes_drift" in methods
     lines += [
         "",
         "| curve | fit | held | RMSLE " + " | RMSLE ".join(methods)
         + " | bayes cov50 | bayes cov90 | bayes cov90 windows | bayes mlpd | bayes rank "
         "| d1/x_last | r_hat | lag1 | noise ratio held/fit |"
-        + (" auto model | auto cov90 | auto lag1 |" if auto else ""),
+        + (" auto model | auto cov90 | auto lag1 |" if auto else "")
+        + (" drift z | drift cov90 |" if dr else ""),
         "|---|---|---|" + "---|" * len(methods) + "---|---|---|---|---|---|---|---|---|"
-        + ("---|---|---|" if auto else ""),
+        + ("---|---|---|" if auto else "") + ("---|---|" if dr else ""),
     ]
     for r in res["curves"]:
         b = r["methods"]["bayes"]
@@ -558,7 +633,10 @@ def markdown(res: dict[str, Any]) -> str:
             f" | {b['max_r_hat']:.3f} | {_fmt(b['resid_lag1'], '.2f')}"
             f" | {_fmt(r['noise_ratio_held_fit'], '.2g')} |"
             + (f" {r['auto_model']} | {ba['covered90'] / r['n_held_out']:.2f}"
-               f" | {_fmt(ba['resid_lag1'], '.2f')} |" if auto else ""))
+               f" | {_fmt(ba['resid_lag1'], '.2f')} |" if auto else "")
+            + (f" {_fmt(r.get('drift_z'), '.3g')} | "
+               f"{r['methods']['bayes_drift']['covered90'] / r['n_held_out']:.2f} |"
+               if dr else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -594,6 +672,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--domain", choices=DOMAINS, help="Revisiting curves of one domain only")
     parser.add_argument("--auto", action="store_true",
                         help="also fit 0-3 breaks and keep the best by PSIS-LOO")
+    parser.add_argument("--drift", action="store_true",
+                        help="also score the 1-break fits with the leave-future-out drift "
+                             "(one more fit per curve)")
     parser.add_argument("--grid", choices=("scaled", "paper"), default="scaled",
                         help="grid of the classic point fit (default: scaled)")
     parser.add_argument("--chains", type=_positive_int, default=4)
@@ -611,7 +692,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log(f"{len(curves)} curves; compiling and sampling (about a minute to compile)...")
     res = run(curves, chains=args.chains, warmup=args.warmup, samples=args.samples,
-              auto=args.auto, grid=args.grid, log=log)
+              auto=args.auto, drift=args.drift, grid=args.grid, log=log)
     if args.markdown is not None:
         args.markdown.write_text(markdown(res))
         log(f"wrote {args.markdown}")

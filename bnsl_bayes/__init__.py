@@ -21,6 +21,7 @@ from . import datasets
 from .compare import compare
 from .compile_cache import use_compile_cache
 from .data import Curve, DataError
+from .drift import Drift, calibrate_drift
 from .fitting import fit, fit_many
 from .law import bnsl
 from .result import Fit, MisfitWarning, SamplingWarning, load
@@ -30,6 +31,7 @@ from .spec import ModelSpec, SpecError, available_models, load_spec
 __all__ = [
     "Curve",
     "DataError",
+    "Drift",
     "Fit",
     "ModelSpec",
     "MisfitWarning",
@@ -37,6 +39,7 @@ __all__ = [
     "SpecError",
     "available_models",
     "bnsl",
+    "calibrate_drift",
     "compare",
     "datasets",
     "fit",

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
     from .data import Curve
+    from .drift import Drift
     from .result import Fit
 
 __all__ = ["main"]
@@ -235,14 +236,14 @@ def _default_predict_x(curve: Curve) -> list[float]:
     return sorted(xs)
 
 
-def _held_out_table(fit: Fit, prob: float) -> pd.DataFrame | None:
+def _held_out_table(fit: Fit, prob: float, drift: Drift | None = None) -> pd.DataFrame | None:
     import numpy as np
 
     c = fit.curve
     h = c.held_out
     if not h.any():
         return None
-    band = fit.predict(c.x[h], seeds=c.seeds[h], prob=prob)
+    band = fit.predict(c.x[h], seeds=c.seeds[h], prob=prob, drift=drift)
     y = c.y[h]
     table = band[["x", "median", "pred_lo", "pred_hi"]].copy()
     table.insert(1, "y", y)
@@ -250,6 +251,17 @@ def _held_out_table(fit: Fit, prob: float) -> pd.DataFrame | None:
                         & (y <= band["pred_hi"].to_numpy())]
     table["seeds"] = np.asarray(c.seeds[h], dtype=int)
     return table
+
+
+def _drift_text(drift: Drift) -> str:
+    """What the leave-future-out refit found, in words."""
+    head = (f"leave-future-out: the law refitted up to x = {drift.x_cut:.4g} missed the "
+            f"{drift.scored} fit point(s) past it by a slope error of {drift.delta_hat:+.3g} "
+            f"per unit of log x ({drift.z:+.1f} standard errors)")
+    if drift.scale == 0.0:
+        return head + "; within the law's own uncertainty, so the bands are unchanged"
+    return (head + f"; past the last fit point each draw gets a Cauchy slope error of scale "
+            f"{drift.scale:.3g}, which widens both bands")
 
 
 # ---------------------------------------------------------------------------- commands
@@ -288,10 +300,18 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
+    drift = None
+    if args.drift:
+        if not args.json:
+            _say("leave-future-out refit on the first 75% of the fit range (--drift)...")
+        try:
+            drift = bb.calibrate_drift(fit)
+        except bb.DataError as err:
+            raise bb.DataError(f"--drift: {err}") from None
     prob = args.prob
-    held = _held_out_table(fit, prob)
+    held = _held_out_table(fit, prob, drift)
     xs = args.predict if args.predict is not None else _default_predict_x(fit.curve)
-    preds = fit.predict(xs, prob=prob)
+    preds = fit.predict(xs, prob=prob, drift=drift)
     if args.out is not None:
         fit.save(args.out, overwrite=args.overwrite)
         _say(f"saved the fit to {args.out}")
@@ -300,7 +320,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         labels = {}
         if not args.data.startswith(DATASET_PREFIX):
             labels = {"xlabel": args.x or "x", "ylabel": args.y or "y"}
-        _save_figure(fit.plot(prob=prob, **labels), args.plot)
+        _save_figure(fit.plot(prob=prob, drift=drift, **labels), args.plot)
         _say(f"wrote the plot to {args.plot}")
 
     if args.json:
@@ -325,13 +345,18 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             },
             "predictions": _records(preds),
             "held_out": [] if held is None else _records(held.drop(columns="seeds")),
+            "drift": None if drift is None else {
+                k: _num(v) if isinstance(v, float) else v
+                for k, v in json.loads(drift.to_json()).items()},
             "time_s": time_s,
         })
         return 0
 
-    out = [fit.report(prob), "",
-           f"predictions (median, {prob:.0%} band of the mean curve, {prob:.0%} band of a new "
-           f"point from 1 seed):",
+    out = [fit.report(prob), ""]
+    if drift is not None:
+        out += [_drift_text(drift), ""]
+    out += [f"predictions (median, {prob:.0%} band of the mean curve, {prob:.0%} band of a new "
+           f"point from 1 seed{', with the drift' if drift is not None else ''}):",
            _table_text(preds)]
     if held is not None:
         n_in = int(held["covered"].sum())
@@ -937,6 +962,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--prob", type=_prob, default=0.9, metavar="P",
                    help="probability of the central bands (default: 0.9)")
     g.add_argument("--plot", metavar="FILE.png", help="write a plot of the fit")
+    g.add_argument("--drift", action="store_true",
+                   help="also refit on the first 75%% of the fit range (leave future out) and "
+                        "widen the bands past the data by as much as the law strayed there "
+                        "(one more fit)")
     g.add_argument("--out", metavar="FIT.nc", help="save the fit (NetCDF) for predict and plot")
     g.add_argument("--overwrite", action="store_true", help="let --out replace an existing file")
     g.add_argument("--json", action="store_true",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from .drift import Drift
     from .result import Fit
 
 __all__ = ["plot_fit", "plot_trace"]
@@ -57,6 +58,7 @@ def plot_fit(
     xlabel: str = "x",
     ylabel: str = "y",
     title: str | None = None,
+    drift: Drift | None = None,
 ) -> Figure:
     """Plot the data, the posterior median and the bands of a fit.
 
@@ -89,6 +91,11 @@ def plot_fit(
         Axis labels.
     title : str, optional
         Title; default: the curve's name and the model.
+    drift : Drift, optional
+        Draw the bands with the law's leave-future-out drift past the data
+        (:func:`bnsl_bayes.calibrate_drift`). Its Cauchy slope errors can make the bands
+        very wide far out; as always, the y axis shows them only up to a margin beyond the
+        data and the median.
 
     Returns
     -------
@@ -110,7 +117,7 @@ def plot_fit(
     if seeds is None:
         seeds = _default_seeds(fit)
     grid = _grid(fit, float(extend)) if x is None else np.sort(np.atleast_1d(x).astype(float))
-    band = fit.predict(grid, prob=prob, seeds=seeds)
+    band = fit.predict(grid, prob=prob, seeds=seeds, drift=drift)
 
     if ax is None:
         import matplotlib.pyplot as plt
@@ -125,7 +132,8 @@ def plot_fit(
     ax.fill_between(
         xs, band["pred_lo"], band["pred_hi"], color=MEDIAN_COLOR, alpha=PRED_BAND_ALPHA,
         linewidth=0,
-        label=f"{prob:.0%} predictive band ({seeds} seed{'s' if seeds != 1 else ''})",
+        label=f"{prob:.0%} predictive band ({seeds} seed{'s' if seeds != 1 else ''})"
+        + (", with drift" if drift is not None else ""),
     )
     ax.fill_between(
         xs, band["mean_lo"], band["mean_hi"], color=MEDIAN_COLOR, alpha=MEAN_BAND_ALPHA,

@@ -17,6 +17,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from .data import Curve, DataError
+from .drift import Drift, apply_drift
 from .forms import Form, get_form
 from .model import Scaling
 from .predict import band_table, curve_draws, predictive_draws
@@ -270,6 +271,7 @@ class Fit:
         *,
         seeds: ArrayLike | int | None = None,
         prob: float = 0.9,
+        drift: Drift | None = None,
     ) -> pd.DataFrame:
         """Median, credible band of the mean curve and predictive band at new x.
 
@@ -281,6 +283,11 @@ class Fit:
             Number of runs a new point would average over (default 1); scalar or one per x.
         prob : float
             Probability of the central, equal-tailed bands.
+        drift : Drift, optional
+            The law's drift past the data, measured by leave-future-out
+            (:func:`bnsl_bayes.calibrate_drift`): past the last fit point each draw's mean
+            curve moves by a random slope error in log x, so both bands widen by as much as the
+            law strayed within the data (:mod:`bnsl_bayes.drift`). Default: the law is trusted.
 
         Returns
         -------
@@ -293,6 +300,9 @@ class Fit:
         xs, ks = _check_new_x(x, seeds)
         d = self.draws()
         mu = curve_draws(d, xs, self.spec.form)
+        if drift is not None:
+            mu = apply_drift(mu, xs, float(self.curve.x[self.curve.fit_mask].max()), drift,
+                             self.space, self.seed)
         rng = np.random.default_rng([self.seed, 1])
         y_new = predictive_draws(mu, d["sigma"], self.space, ks, rng)
         chains = self.data["posterior"].sizes["chain"]

@@ -101,6 +101,7 @@ def test_fit_json_schema(runs):
                       ("diagnostics", dict), ("parameters", dict), ("predictions", list),
                       ("held_out", list), ("time_s", float)]:
         assert isinstance(obj[key], kind), key
+    assert obj["drift"] is None  # only with --drift
     assert obj["model"] == "bnsl-1" and obj["breaks"] == 1 and obj["space"] == "log"
     assert obj["n_fit"] == 14
     d = obj["diagnostics"]
@@ -125,6 +126,31 @@ def test_fit_json_schema(runs):
         assert isinstance(h["covered"], bool)
         assert h["covered"] == (h["pred_lo"] <= h["y"] <= h["pred_hi"])
     assert obj["time_s"] > 0
+
+
+def test_fit_drift_matches_api_and_widens_past_the_data(runs, capsys):
+    """--drift: the leave-future-out refit of the API (same seed and budget), in the JSON, and
+    bands past the last fit point at least as wide as without it, the same before it."""
+    code = main(["fit", "dataset:four_digit_addition", "--json", "--drift", "--seed", str(SEED),
+                 *BUDGET])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    obj = json.loads(out)
+    plain = _json_of(runs["dataset"])
+    api = bb.calibrate_drift(runs["api"])
+    d = obj["drift"]
+    assert set(d) == {"delta_hat", "v", "x_cut", "scored", "space", "z", "scale"}
+    assert_close(d["delta_hat"], api.delta_hat)
+    assert_close(d["v"], api.v)
+    assert d["x_cut"] == 480.0 and d["scored"] == 7 and d["space"] == "log"
+    for new, old in zip(obj["predictions"], plain["predictions"], strict=True):
+        assert new["x"] == old["x"]
+        width, width0 = new["pred_hi"] / new["pred_lo"], old["pred_hi"] / old["pred_lo"]
+        if new["x"] > 736:
+            assert width >= width0
+        else:
+            assert width == pytest.approx(width0, rel=1e-12)
+    assert obj["parameters"] == plain["parameters"]  # the fit itself is the same
 
 
 def test_fit_warnings_go_to_stderr_one_line_each(runs):

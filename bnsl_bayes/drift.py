@@ -1,0 +1,274 @@
+"""Bands past the data that account for the law itself being wrong: a leave-future-out drift.
+
+A fitted law's bands are honest only if the law holds past the last fit point. On real curves it
+often does not: the extrapolated segment drifts off the law's trend, and no noise term fitted
+on the fit range sees that (``benchmarks/README.md``, extrapolation). This module measures how
+far the law strays when it extrapolates *within the user's own data*, and carries that into the
+bands past the data. No held-out point is used.
+
+1. **Leave future out** (:func:`lfo_curve`): refit the same form on the fit points up to a cut
+   (by default the first 75% of their log-x range) and predict the remaining fit points.
+2. **Slope discrepancy** (:func:`slope_discrepancy`): model the errors there as a slope error
+   of the law in log x, ``e_j = delta * (log x_j - log x_cut) + noise``, with the noise's
+   covariance from the refit's posterior (parameter uncertainty and the noise of the points);
+   ``delta_hat`` is the generalized least-squares estimate and ``v`` its variance when the law
+   is right (``delta = 0``).
+3. **Drift past the data** (:class:`Drift`): a new slope error of the same size acts past the
+   last fit point. Its scale is the excess of the estimate over what the law's own uncertainty
+   explains, ``scale = sqrt(max(0, delta_hat**2 - v))``, and each posterior draw gets
+   ``delta_new = scale * T`` with ``T`` standard Cauchy: if the slope errors of successive
+   stretches are independent draws from one Normal and ``v`` is small, ``delta_new / delta_hat``
+   is exactly Cauchy, so the band is calibrated whatever the size of that Normal, from one
+   observed stretch. When the law extrapolated within the data as its posterior said it would
+   (``delta_hat**2 <= v``), the bands are left as they are.
+
+:meth:`Fit.predict(x, drift=...) <bnsl_bayes.result.Fit.predict>` adds ``delta_new * (log x -
+log x_last)`` (for x past the last fit point) to the mean curve of each draw, in the noise space
+(log y, or y in the linear space), so both the credible band of the mean and the predictive
+band widen; the median moves little (the slope errors are symmetric about 0).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .data import Curve, DataError
+from .predict import curve_draws
+
+if TYPE_CHECKING:
+    from .result import Fit
+
+__all__ = ["Drift", "apply_drift", "calibrate_drift", "lfo_curve", "slope_discrepancy"]
+
+#: Share of the fit points' log-x range the leave-future-out refit keeps by default.
+DEFAULT_CUT = 0.75
+
+
+def lfo_curve(curve: Curve, n_params: int, cut: float = DEFAULT_CUT) -> Curve:
+    """The curve with the fit points past ``cut`` of their log-x range also held out.
+
+    Parameters
+    ----------
+    curve : Curve
+        The data of the full fit.
+    n_params : int
+        Parameters of the law: the refit keeps at least this many points, moving the cut right
+        if it must.
+    cut : float
+        Share of the fit points' log-x range (from the first fit x) to keep, in (0, 1).
+
+    Returns
+    -------
+    Curve
+        A copy whose fit points are the full fit's points up to the cut; the points between the
+        cut and the last fit x are scored.
+
+    Raises
+    ------
+    DataError
+        Fewer than ``n_params + 1`` fit points: nothing would be left to score.
+    ValueError
+        ``cut`` outside (0, 1).
+    """
+    if isinstance(cut, bool) or not isinstance(cut, int | float) or not 0.0 < cut < 1.0:
+        raise ValueError(f"cut = {cut!r}: expected the share of the fit range to keep, strictly "
+                         f"between 0 and 1 (default {DEFAULT_CUT})")
+    idx = np.flatnonzero(curve.fit_mask)
+    if idx.size < n_params + 1:
+        raise DataError(
+            f"{idx.size} fit point(s): a leave-future-out check refits the law ({n_params} "
+            f"parameters) on at least {n_params} of them and needs one more to score; give at "
+            f"least {n_params + 1} fit points or use fewer breaks"
+        )
+    lx = np.log(curve.x[idx])
+    keep = int(np.sum(lx <= lx[0] + cut * (lx[-1] - lx[0])))
+    keep = min(max(keep, n_params), idx.size - 1)
+    held = curve.held_out.copy()
+    held[idx[keep:]] = True
+    return replace(curve, held_out=held)
+
+
+def slope_discrepancy(err: np.ndarray, cov: np.ndarray, dist: np.ndarray) -> tuple[float, float]:
+    """Generalized least-squares slope of errors against distance, and its variance.
+
+    Parameters
+    ----------
+    err : numpy.ndarray
+        Observed minus predicted (posterior mean), shape ``(k,)``.
+    cov : numpy.ndarray
+        Covariance of the errors when the law is right, shape ``(k, k)``.
+    dist : numpy.ndarray
+        Distance of each point past the cut (log x), shape ``(k,)``, > 0.
+
+    Returns
+    -------
+    delta_hat, v : float
+        ``(d' C^-1 e) / (d' C^-1 d)`` and ``1 / (d' C^-1 d)``.
+    """
+    err, dist = np.asarray(err, dtype=float), np.asarray(dist, dtype=float)
+    cov = np.atleast_2d(np.asarray(cov, dtype=float))
+    # a tiny ridge keeps a near-singular covariance (draws of a nearly exact law) solvable
+    ridge = 1e-12 * max(float(np.trace(cov)) / max(len(err), 1), 1e-300)
+    solved = np.linalg.solve(cov + ridge * np.eye(len(err)), np.column_stack([dist, err]))
+    a = float(dist @ solved[:, 0])
+    b = float(dist @ solved[:, 1])
+    return b / a, 1.0 / a
+
+
+@dataclass(frozen=True)
+class Drift:
+    """The slope drift of the law past the data, measured by leave-future-out.
+
+    Attributes
+    ----------
+    delta_hat : float
+        Estimated slope error of the refit's extrapolation, in noise-space units (log y, or y
+        in the linear space) per unit of log x.
+    v : float
+        Its variance if the law were right.
+    x_cut : float
+        Last fit x of the refit.
+    scored : int
+        Fit points past the cut the estimate rests on.
+    space : {"log", "linear"}
+        Noise space of the units.
+    """
+
+    delta_hat: float
+    v: float
+    x_cut: float
+    scored: int
+    space: str
+
+    @property
+    def z(self) -> float:
+        """``delta_hat / sqrt(v)``: how many standard errors the law strayed (about N(0, 1) when
+        the law holds)."""
+        return self.delta_hat / math.sqrt(self.v) if self.v > 0 else math.inf
+
+    @property
+    def scale(self) -> float:
+        """Scale of the Cauchy slope error added past the data: ``sqrt(max(0, delta_hat**2 -
+        v))``; 0 leaves the bands unchanged."""
+        return math.sqrt(max(0.0, self.delta_hat**2 - self.v))
+
+    def slopes(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` slope errors ``scale * T``, T standard Cauchy (zeros when ``scale`` is 0)."""
+        if self.scale == 0.0:
+            return np.zeros(n)
+        return self.scale * rng.standard_cauchy(n)
+
+    def to_json(self) -> str:
+        """The fields as a JSON object (for file attributes and ``--json``)."""
+        return json.dumps({**asdict(self), "z": self.z, "scale": self.scale})
+
+    @classmethod
+    def from_lfo(cls, lfo_fit: Fit, curve: Curve) -> Drift:
+        """The drift from a refit on the points up to a cut (:func:`lfo_curve`).
+
+        Parameters
+        ----------
+        lfo_fit : Fit
+            The fit of ``lfo_curve(curve, ...)``.
+        curve : Curve
+            The curve of the full fit: its fit points past the refit's last fit x are scored.
+        """
+        lm = lfo_fit.curve.fit_mask
+        x_cut = float(lfo_fit.curve.x[lm].max())
+        score = curve.fit_mask & (curve.x > x_cut)
+        if not score.any():
+            raise DataError(f"no fit point of the curve lies past the refit's last x = "
+                            f"{x_cut:g}: nothing to score")
+        x, y, n = curve.x[score], curve.y[score], curve.seeds[score]
+        d = lfo_fit.draws()
+        mu = curve_draws(d, x, lfo_fit.spec.form)
+        space = lfo_fit.space
+        if space == "log":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                m, obs = np.log(mu), np.log(y)
+        else:
+            m, obs = mu, y
+        ok = np.all(np.isfinite(m), axis=1)
+        if ok.sum() < 2:
+            raise DataError("the refit's draws give no finite prediction past the cut")
+        m = m[ok]
+        noise = float(np.mean(d["sigma"][ok] ** 2)) / n
+        cov = np.atleast_2d(np.cov(m, rowvar=False)) + np.diag(noise)
+        delta_hat, v = slope_discrepancy(obs - m.mean(axis=0), cov, np.log(x / x_cut))
+        return cls(delta_hat=delta_hat, v=v, x_cut=x_cut, scored=int(score.sum()), space=space)
+
+
+def apply_drift(mu: np.ndarray, x: np.ndarray, x_last: float, drift: Drift, space: str,
+                seed: int) -> np.ndarray:
+    """Mean-curve draws moved past ``x_last`` by each draw's slope error.
+
+    Parameters
+    ----------
+    mu : numpy.ndarray
+        Mean curve per posterior draw, shape ``(S, m)``.
+    x : numpy.ndarray
+        Its points, shape ``(m,)``.
+    x_last : float
+        Last fit x: points at or before it are left as they are.
+    drift : Drift
+        The measured drift (its ``space`` must be ``space``).
+    space : {"log", "linear"}
+        Noise space of the fit.
+    seed : int
+        Seed of the slope errors (the fit's seed: the same draws get the same slope errors in
+        every call).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(S, m)``: ``mu * exp(delta * log(x / x_last))`` in the log space, ``mu + delta *
+        log(x / x_last)`` in the linear space, for x past ``x_last``.
+    """
+    if not isinstance(drift, Drift):
+        raise ValueError(f"drift = {drift!r}: expected a Drift from bnsl_bayes.calibrate_drift")
+    if drift.space != space:
+        raise ValueError(f"drift was measured in the {drift.space} noise space, the fit is in "
+                         f"the {space} space; calibrate it on this fit")
+    dist = np.maximum(np.log(np.asarray(x, dtype=float) / x_last), 0.0)
+    shift = drift.slopes(mu.shape[0], np.random.default_rng([seed, 2]))[:, None] * dist
+    if space == "log":
+        with np.errstate(divide="ignore"):
+            # clipped so a far Cauchy draw gives a huge but finite value, never inf or nan
+            return np.exp(np.clip(np.log(mu) + shift, -700.0, 700.0))
+    return mu + shift
+
+
+def calibrate_drift(fit: Fit, *, cut: float = DEFAULT_CUT, seed: int | None = None) -> Drift:
+    """Refit ``fit``'s form on its fit points up to ``cut`` and measure the drift.
+
+    The refit uses the same model, noise space and sampler settings as ``fit``. Pass the result
+    to :meth:`Fit.predict <bnsl_bayes.result.Fit.predict>` (``drift=``) for bands that widen
+    past the data by as much as the law strayed inside it.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fit of a curve with at least one more fit point than the law has parameters.
+    cut : float
+        Share of the fit points' log-x range the refit keeps (see :func:`lfo_curve`).
+    seed : int, optional
+        Seed of the refit (default: the fit's own seed).
+
+    Returns
+    -------
+    Drift
+    """
+    from .fitting import fit as run_fit
+
+    curve = lfo_curve(fit.curve, fit.spec.n_law_params, cut)
+    settings = json.loads(str(fit.data.attrs.get("sampler", "{}")))
+    kwargs = {k: settings[k] for k in ("chains", "warmup", "samples", "target_accept",
+                                       "max_tree_depth", "dense_mass") if k in settings}
+    lfo = run_fit(curve, model=fit.spec, space=fit.space,
+                  seed=fit.seed if seed is None else seed, check=False, **kwargs)
+    return Drift.from_lfo(lfo, fit.curve)

@@ -1,0 +1,126 @@
+"""The leave-future-out drift (bnsl_bayes.drift): exact algebra, the cut, the bands, end to end."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import jax
+import numpy as np
+import pytest
+
+import bnsl_bayes as bb
+from bnsl_bayes.drift import Drift, apply_drift, lfo_curve, slope_discrepancy
+
+FAST = {"chains": 4, "warmup": 500, "samples": 500, "check": False}
+X = np.geomspace(10.0, 1e4, 20)
+
+
+def _curve(truth: dict, sd: float, key: int) -> bb.Curve:
+    with jax.enable_x64(True):
+        mu = np.asarray(bb.bnsl(X, **truth))
+    rng = np.random.default_rng(key)
+    return bb.Curve.from_arrays(X, mu * np.exp(sd * rng.standard_normal(X.size)))
+
+
+# one break well inside the part the refit keeps: the law holds past the cut
+EARLY = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [100.0], "f": [0.2]}
+# a sharp drop in the last quarter of the fit range, which a refit up to the cut cannot see
+LATE = {"a": 0.0, "b": 6.0, "c0": 0.2, "c": [1.5], "d": [3000.0], "f": [0.05]}
+
+
+def test_slope_discrepancy_exact():
+    dist = np.array([0.5, 1.0, 2.0])
+    # errors exactly on a line of slope 2, identity covariance: GLS gives 2 and 1 / sum d^2
+    delta, v = slope_discrepancy(2.0 * dist, np.eye(3), dist)
+    assert delta == pytest.approx(2.0, rel=1e-12)
+    assert v == pytest.approx(1.0 / np.sum(dist**2), rel=1e-12)
+    # a correlated covariance: the closed form d'C^-1 e / d'C^-1 d
+    cov = np.array([[1.0, 0.5, 0.2], [0.5, 2.0, 0.3], [0.2, 0.3, 1.5]])
+    err = np.array([0.1, -0.4, 0.9])
+    ci = np.linalg.inv(cov)
+    delta, v = slope_discrepancy(err, cov, dist)
+    assert delta == pytest.approx((dist @ ci @ err) / (dist @ ci @ dist), rel=1e-10)
+    assert v == pytest.approx(1.0 / (dist @ ci @ dist), rel=1e-10)
+
+
+def test_drift_scale_is_the_excess_over_the_laws_own_uncertainty():
+    d = Drift(delta_hat=0.3, v=0.04, x_cut=10.0, scored=3, space="log")
+    assert d.z == pytest.approx(1.5)
+    assert d.scale == pytest.approx(math.sqrt(0.09 - 0.04))
+    rng = np.random.default_rng(0)
+    assert np.all(np.isfinite(d.slopes(1000, rng)))
+    small = replace(d, delta_hat=0.1)  # within what the law's uncertainty explains
+    assert small.scale == 0.0
+    assert np.array_equal(small.slopes(5, rng), np.zeros(5))
+
+
+def test_lfo_curve_cut_and_errors():
+    c = bb.Curve.from_arrays(X, np.linspace(2.0, 1.0, X.size),
+                             held_out=np.r_[np.zeros(18, bool), True, True])
+    cut = lfo_curve(c, n_params=6, cut=0.75)
+    lx = np.log(X[:18])
+    expect = lx <= lx[0] + 0.75 * (lx[-1] - lx[0])
+    assert np.array_equal(cut.fit_mask[:18], expect)
+    assert cut.held_out[18:].all()  # the curve's own held-out points stay out
+    assert np.array_equal(cut.y, c.y) and np.array_equal(cut.x, c.x)  # nothing else changes
+    # the cut moves right to keep as many points as the law has parameters
+    few = lfo_curve(c, n_params=16, cut=0.1)
+    assert few.fit_mask.sum() == 16
+    with pytest.raises(bb.DataError, match="needs one more to score"):
+        lfo_curve(c, n_params=18)
+    for bad in (0.0, 1.0, -0.5, True, "0.5"):
+        with pytest.raises(ValueError, match="cut"):
+            lfo_curve(c, n_params=6, cut=bad)
+
+
+def test_apply_drift_moves_only_past_the_last_fit_point():
+    mu = np.tile(np.array([2.0, 1.0, 0.5, 0.25]), (400, 1))
+    x = np.array([10.0, 100.0, 200.0, 1e30])
+    d = Drift(delta_hat=2.0, v=0.01, x_cut=50.0, scored=4, space="log")
+    out = apply_drift(mu, x, 100.0, d, "log", seed=3)
+    assert np.array_equal(out[:, :2], mu[:, :2])       # at and before the last fit x
+    assert np.all(np.isfinite(out)) and np.all(out > 0)  # Cauchy draws and x = 1e30: finite
+    assert np.ptp(np.log(out[:, 3])) > np.ptp(np.log(out[:, 2])) > 0  # wider farther out
+    assert np.array_equal(out, apply_drift(mu, x, 100.0, d, "log", seed=3))  # reproducible
+    lin = apply_drift(mu, x, 100.0, replace(d, space="linear"), "linear", seed=3)
+    # the same slope errors, added to y instead of log y
+    assert np.allclose(lin[:, 2] - mu[:, 2], np.log(out[:, 2]) - np.log(0.5))
+    none = apply_drift(mu, x, 100.0, replace(d, delta_hat=0.0), "log", seed=3)
+    assert np.array_equal(none, mu)
+    with pytest.raises(ValueError, match="linear noise space"):
+        apply_drift(mu, x, 100.0, replace(d, space="linear"), "log", seed=0)
+    with pytest.raises(ValueError, match="expected a Drift"):
+        apply_drift(mu, x, 100.0, {"delta_hat": 1.0}, "log", seed=0)
+
+
+@pytest.fixture(scope="module")
+def early_fit() -> bb.Fit:
+    return bb.fit(_curve(EARLY, 0.01, key=4), seed=0, **FAST)
+
+
+@pytest.fixture(scope="module")
+def late_fit() -> bb.Fit:
+    return bb.fit(_curve(LATE, 0.01, key=5), seed=0, **FAST)
+
+
+def test_law_that_holds_gets_a_small_z(early_fit):
+    d = bb.calibrate_drift(early_fit)
+    assert d.space == "log" and d.scored == 5
+    assert d.x_cut == pytest.approx(X[14])
+    assert abs(d.z) < 3.0, d
+
+
+def test_law_that_strays_widens_the_bands_past_the_data(late_fit):
+    d = bb.calibrate_drift(late_fit)
+    assert d.z < -5.0 and d.scale > 0.0, d  # the drop the refit could not see
+    x = np.array([100.0, 1e4, 1e5, 1e6])
+    plain = late_fit.predict(x)
+    wide = late_fit.predict(x, drift=d)
+    inside = ["median", "mean_lo", "mean_hi"]
+    assert np.allclose(plain.loc[:1, inside], wide.loc[:1, inside], rtol=0, atol=0)
+    w_plain = np.log(plain["pred_hi"] / plain["pred_lo"])
+    w_wide = np.log(wide["pred_hi"] / wide["pred_lo"])
+    assert np.all(w_wide[2:] > 2.0 * w_plain[2:])
+    assert w_wide[3] > w_wide[2]
+    assert late_fit.data["predictions"]["mu"].shape[-1] == 4
