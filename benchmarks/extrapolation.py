@@ -67,7 +67,7 @@ from benchmarks.point_fit import (  # noqa: E402
     rmsle,
 )
 from bnsl_bayes.compare import loo_table  # noqa: E402
-from bnsl_bayes.drift import Drift, apply_drift, lfo_curve  # noqa: E402
+from bnsl_bayes.drift import Drift, apply_drift  # noqa: E402
 from bnsl_bayes.predict import curve_draws, predictive_draws  # noqa: E402
 
 __all__ = ["load_curves", "main", "run", "score_bayes", "score_point"]
@@ -351,7 +351,7 @@ def run(
     time_drift = 0.0
     if drift:
         t0 = time.perf_counter()
-        drifts = _drifts(curves, opts, fits)
+        drifts = dict(zip(curves, bb.calibrate_drifts(fits), strict=True))
         time_drift = time.perf_counter() - t0
         say(f"bayes_drift: {len(curves)} leave-future-out refits in {time_drift:.1f} s")
     methods = ["bayes", *(["bayes_auto"] if auto else []), *(["bayes_drift"] if drift else []),
@@ -404,24 +404,6 @@ def run(
                    t_point, {"chains": chains, "warmup": warmup, "samples": samples,
                              "seed": 0, "breaks": 1, "grid": grid, "auto": auto,
                              "drift": drift}, time_drift)
-
-
-def _drifts(curves: dict[str, bb.Curve], opts: dict[str, Any],
-            fits: list[bb.Fit]) -> dict[str, Drift | None]:
-    """The leave-future-out drift of each 1-break fit: one ``fit_many`` call on the curves cut
-    at 75% of their fit points' log-x range (None where a curve is too short to cut)."""
-    names, cut = [], []
-    for (name, curve), f in zip(curves.items(), fits, strict=True):
-        try:
-            cut.append(lfo_curve(curve, f.spec.n_law_params))
-            names.append(name)
-        except bb.DataError:
-            pass
-    lfo = bb.fit_many(cut, breaks=1, **opts)
-    out: dict[str, Drift | None] = dict.fromkeys(curves)
-    for name, lf in zip(names, lfo, strict=True):
-        out[name] = Drift.from_lfo(lf, curves[name])
-    return out
 
 
 def _finite(v: Any) -> float | None:

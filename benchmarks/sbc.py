@@ -220,7 +220,7 @@ def simulate(spec: ModelSpec, n: int, seed: int, *, ignore_seeds: bool = False):
 
 
 def extrapolation_coverage(fits: list[bb.Fit], user: dict[str, np.ndarray], seed: int,
-                           max_r_hat: np.ndarray) -> dict:
+                           max_r_hat: np.ndarray, drifts: list | None = None) -> dict:
     """Coverage of the 90% bands of ``Fit.predict`` past the last fit point, by distance.
 
     At each ``u`` of ``EXTRAPOLATION_U`` (x = X_LAST ** u): whether the credible band of the
@@ -228,25 +228,45 @@ def extrapolation_coverage(fits: list[bb.Fit], user: dict[str, np.ndarray], seed
     simulated from the truth (log y = log mu + sigma e). Under SBC (truth drawn from the prior the
     fit uses) both are exactly calibrated when the posterior is right, so the shares estimate
     0.9 up to binomial error (sd 0.021 for 200 fits).
+
+    With ``drifts`` (``bb.calibrate_drifts(fits)``), the same shares with the leave-future-out
+    drift in the bands (``*_coverage_drift``), the share of fits it widened and the median
+    ratio of the predictive band's log width with and without it: what the drift costs when
+    the law is right, as here.
     """
     u = np.asarray(EXTRAPOLATION_U)
     x_new = X_LAST ** u
     true_log_mu = log_mean(np.log(x_new), user)  # (n, M)
     rng = np.random.default_rng([seed, 3])
     new_run = true_log_mu + user["sigma"][:, None] * rng.standard_normal(true_log_mu.shape)
-    mean_in = np.zeros(true_log_mu.shape, dtype=bool)
-    pred_in = np.zeros(true_log_mu.shape, dtype=bool)
-    for i, f in enumerate(fits):
-        tab = f.predict(x_new, seeds=1, prob=COVERAGE_PROB)
-        lo, hi = np.log(tab["mean_lo"].to_numpy()), np.log(tab["mean_hi"].to_numpy())
-        mean_in[i] = (lo <= true_log_mu[i]) & (true_log_mu[i] <= hi)
-        lo, hi = np.log(tab["pred_lo"].to_numpy()), np.log(tab["pred_hi"].to_numpy())
-        pred_in[i] = (lo <= new_run[i]) & (new_run[i] <= hi)
+    def covered(drift_of):
+        mean_in = np.zeros(true_log_mu.shape, dtype=bool)
+        pred_in = np.zeros(true_log_mu.shape, dtype=bool)
+        width = np.zeros(true_log_mu.shape)
+        for i, f in enumerate(fits):
+            tab = f.predict(x_new, seeds=1, prob=COVERAGE_PROB, drift=drift_of(i))
+            lo, hi = np.log(tab["mean_lo"].to_numpy()), np.log(tab["mean_hi"].to_numpy())
+            mean_in[i] = (lo <= true_log_mu[i]) & (true_log_mu[i] <= hi)
+            lo, hi = np.log(tab["pred_lo"].to_numpy()), np.log(tab["pred_hi"].to_numpy())
+            pred_in[i] = (lo <= new_run[i]) & (new_run[i] <= hi)
+            width[i] = hi - lo
+        return mean_in, pred_in, width
+
+    mean_in, pred_in, width = covered(lambda i: None)
     out = {"u": u.tolist(), "x": x_new.tolist(), "fits": len(fits),
            "mean_coverage": mean_in.mean(axis=0).tolist(),
            "pred_coverage": pred_in.mean(axis=0).tolist(),
            "mean_covered": mean_in.sum(axis=0).tolist(),
            "pred_covered": pred_in.sum(axis=0).tolist()}
+    if drifts is not None:
+        mean_d, pred_d, width_d = covered(lambda i: drifts[i])
+        out.update(mean_coverage_drift=mean_d.mean(axis=0).tolist(),
+                   pred_coverage_drift=pred_d.mean(axis=0).tolist(),
+                   mean_covered_drift=mean_d.sum(axis=0).tolist(),
+                   pred_covered_drift=pred_d.sum(axis=0).tolist(),
+                   share_widened=float(np.mean([d.scale > 0 for d in drifts])),
+                   median_width_ratio_drift=np.median(width_d / width, axis=0).tolist(),
+                   drift_z=[float(d.z) for d in drifts])
     # Where the shortfall sits: the mean band's coverage by the true first break's location
     # on the fit axis (u = log d / log 1e4) and by the fit's largest r_hat. SBC guarantees
     # 0.9 only on average over the prior, not within each group, but a group far below it
@@ -319,7 +339,7 @@ def uniformity(rank: dict[str, np.ndarray]) -> dict:
 
 
 def run_form(form: str, n: int, budget: dict, seed: int = 0, *,
-             ignore_seeds: bool = False) -> dict:
+             ignore_seeds: bool = False, drift: bool = False) -> dict:
     """Simulate, fit with ``fit_many`` and test the ranks of one form."""
     spec = sbc_spec(form)
     t0 = time.perf_counter()
@@ -328,8 +348,13 @@ def run_form(form: str, n: int, budget: dict, seed: int = 0, *,
     fit_s = time.perf_counter() - t0
     result = uniformity(ranks(fits, true_q, spec.breaks))
     diag = [f.diagnostics() for f in fits]
+    drifts = None
+    if drift:
+        t1 = time.perf_counter()
+        drifts = bb.calibrate_drifts(fits)
+        result["drift_s"] = round(time.perf_counter() - t1, 1)
     result["extrapolation"] = extrapolation_coverage(
-        fits, user, seed, np.array([d["max_r_hat"] for d in diag]))
+        fits, user, seed, np.array([d["max_r_hat"] for d in diag]), drifts)
     result.update({
         "fit_s": round(fit_s, 1),
         "fits_with_divergences": sum(d["divergences"] > 0 for d in diag),
@@ -339,11 +364,13 @@ def run_form(form: str, n: int, budget: dict, seed: int = 0, *,
     return result
 
 
-def run(forms: list[str], n: int, budget: dict, n_negative: int, seed: int = 0) -> dict:
-    """SBC of each form and the negative control."""
+def run(forms: list[str], n: int, budget: dict, n_negative: int, seed: int = 0, *,
+        drift: bool = False) -> dict:
+    """SBC of each form and the negative control (``drift``: also the coverage with the
+    leave-future-out drift, see :func:`extrapolation_coverage`)."""
     out = {"forms": {}}
     for i, form in enumerate(forms):
-        out["forms"][form] = run_form(form, n, budget, seed=seed + i)
+        out["forms"][form] = run_form(form, n, budget, seed=seed + i, drift=drift)
     out["extrapolation_coverage"] = pool_coverage(
         [r["extrapolation"] for r in out["forms"].values()])
     if n_negative > 0:
@@ -371,6 +398,17 @@ def _summary(res: dict) -> str:
         for k, v in r["parameters"].items():
             lines.append(f"    {k:20s} p = {v['p_value']:.3g}  mean rank {v['mean_rank']:.2f}  "
                          f"edges {v['edge_10pct']:.2f}  bins {v['counts']}")
+        ex = r.get("extrapolation", {})
+        if "pred_coverage_drift" in ex:
+            fmt = " / ".join
+            lines.append(
+                f"    90% bands past the data at u = {fmt(f'{v:g}' for v in ex['u'])}: mean "
+                f"{fmt(f'{v:.3f}' for v in ex['mean_coverage'])}, predictive "
+                f"{fmt(f'{v:.3f}' for v in ex['pred_coverage'])}; with the drift: mean "
+                f"{fmt(f'{v:.3f}' for v in ex['mean_coverage_drift'])}, predictive "
+                f"{fmt(f'{v:.3f}' for v in ex['pred_coverage_drift'])}; widened "
+                f"{ex['share_widened']:.2f} of fits, median width ratio "
+                f"{fmt(f'{v:.2f}' for v in ex['median_width_ratio_drift'])}")
     if "extrapolation_coverage" in res:
         c = res["extrapolation_coverage"]
         lines.append(f"coverage of the 90% bands past the last fit point ({c['fits']} fits, "
@@ -401,6 +439,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="sampler budget without --quick (quick: 4 x (300 + 250), as --quick; "
                          "full: 4 x (500 + 500))")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--drift", action="store_true",
+                    help="also the extrapolation coverage with the leave-future-out drift "
+                         "(one more fit per simulation)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -410,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         forms = [f.strip() for f in args.forms.split(",") if f.strip()]
         neg = args.simulations if args.negative is None else args.negative
         budget = QUICK if args.budget == "quick" else FULL
-        res = run(forms, args.simulations, budget, neg, seed=args.seed)
+        res = run(forms, args.simulations, budget, neg, seed=args.seed, drift=args.drift)
     res["budget"] = QUICK if args.quick or args.budget == "quick" else FULL
     res["time_s"] = round(time.perf_counter() - t0, 1)
     res["machine"] = {"platform": platform.platform(), "python": platform.python_version(),

@@ -21,7 +21,7 @@ from . import datasets
 from .compare import compare
 from .compile_cache import use_compile_cache
 from .data import Curve, DataError
-from .drift import Drift, calibrate_drift
+from .drift import Drift, calibrate_drift, calibrate_drifts
 from .fitting import fit, fit_many
 from .law import bnsl
 from .result import Fit, MisfitWarning, SamplingWarning, load
@@ -40,6 +40,7 @@ __all__ = [
     "available_models",
     "bnsl",
     "calibrate_drift",
+    "calibrate_drifts",
     "compare",
     "datasets",
     "fit",

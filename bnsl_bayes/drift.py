@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -43,7 +44,8 @@ from .predict import curve_draws
 if TYPE_CHECKING:
     from .result import Fit
 
-__all__ = ["Drift", "apply_drift", "calibrate_drift", "lfo_curve", "slope_discrepancy"]
+__all__ = ["Drift", "apply_drift", "calibrate_drift", "calibrate_drifts", "lfo_curve",
+           "slope_discrepancy"]
 
 #: Share of the fit points' log-x range the leave-future-out refit keeps by default.
 DEFAULT_CUT = 0.75
@@ -263,12 +265,64 @@ def calibrate_drift(fit: Fit, *, cut: float = DEFAULT_CUT, seed: int | None = No
     -------
     Drift
     """
-    from .fitting import fit as run_fit
+    return calibrate_drifts([fit], cut=cut, seeds=None if seed is None else [seed])[0]
 
-    curve = lfo_curve(fit.curve, fit.spec.n_law_params, cut)
-    settings = json.loads(str(fit.data.attrs.get("sampler", "{}")))
-    kwargs = {k: settings[k] for k in ("chains", "warmup", "samples", "target_accept",
-                                       "max_tree_depth", "dense_mass") if k in settings}
-    lfo = run_fit(curve, model=fit.spec, space=fit.space,
-                  seed=fit.seed if seed is None else seed, check=False, **kwargs)
-    return Drift.from_lfo(lfo, fit.curve)
+
+def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
+                     seeds: Sequence[int] | None = None,
+                     batch_size: int | None = None) -> list[Drift]:
+    """:func:`calibrate_drift` for many fits, the refits batched as in :func:`~bnsl_bayes.fit_many`.
+
+    Fits that share a model and sampler settings (all of one ``fit_many`` call) are refitted
+    by one compiled sampler; refit ``i`` uses ``seeds[i]`` (default: fit ``i``'s own seed), so
+    each drift equals what :func:`calibrate_drift` gives for that fit alone.
+
+    Parameters
+    ----------
+    fits : sequence of Fit
+        The fits, each with at least one more fit point than its law has parameters.
+    cut : float
+        Share of the fit points' log-x range the refits keep (see :func:`lfo_curve`).
+    seeds : sequence of int, optional
+        Seed of each refit.
+    batch_size : int, optional
+        Curves per compiled call (see :func:`~bnsl_bayes.fit_many`).
+
+    Returns
+    -------
+    list of Drift
+        One per fit, in order.
+
+    Raises
+    ------
+    DataError
+        A fit with too few points to cut, named by its position.
+    """
+    from .fitting import _fit_curves
+    from .inference import SamplerConfig
+
+    fits = list(fits)
+    seeds = [f.seed for f in fits] if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != len(fits):
+        raise ValueError(f"{len(fits)} fits but {len(seeds)} seeds: give one seed per fit")
+    cut_curves = []
+    for i, f in enumerate(fits):
+        try:
+            cut_curves.append(lfo_curve(f.curve, f.spec.n_law_params, cut))
+        except DataError as err:
+            label = f"fits[{i}]" + (f" ({f.curve.name!r})" if f.curve.name else "")
+            raise DataError(f"{label}: {err}") from None
+    # one batch per (model, sampler settings, noise space)
+    groups: dict[tuple, list[int]] = {}
+    for i, f in enumerate(fits):
+        key = (f.spec, str(f.data.attrs.get("sampler", "{}")), f.space)
+        groups.setdefault(key, []).append(i)
+    out: list[Drift | None] = [None] * len(fits)
+    for (spec, settings, space), idx in groups.items():
+        config = SamplerConfig(**json.loads(settings))
+        config.validate()
+        refits = _fit_curves([cut_curves[i] for i in idx], spec, config, space,
+                             [seeds[i] for i in idx], batch_size=batch_size, check=False)
+        for i, refit in zip(idx, refits, strict=True):
+            out[i] = Drift.from_lfo(refit, fits[i].curve)
+    return out

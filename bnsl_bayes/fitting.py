@@ -296,6 +296,27 @@ def fit_many(
                          f"give a smaller seed")
     if ray_address is not None:
         check_ray_address(ray_address)
+    return _fit_curves(items, spec, config, space, [int(seed) + i for i in range(len(items))],
+                       batch_size=batch_size, ray_address=ray_address, progress=progress,
+                       check=check, t0=t0)
+
+
+def _fit_curves(
+    items: list[Curve],
+    spec: ModelSpec,
+    config: SamplerConfig,
+    space: NoiseSpace | None,
+    seeds: list[int],
+    *,
+    batch_size: int | None = None,
+    ray_address: str | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+    check: bool = True,
+    t0: float | None = None,
+) -> list[Fit]:
+    """The body of :func:`fit_many` with one seed per curve (validated settings): the curves
+    are checked, grouped by noise space and sampled in batches of one compiled program."""
+    t0 = time.perf_counter() if t0 is None else t0
     prepared = []
     for i, curve in enumerate(items):
         if not isinstance(curve, Curve):
@@ -320,7 +341,7 @@ def fit_many(
         if not idx:
             continue
         data = [prepared[i][2] for i in idx]
-        seeds = [int(seed) + i for i in idx]
+        seeds_sp = [int(seeds[i]) for i in idx]
         if ray_address is None:
             offset = done
 
@@ -328,9 +349,10 @@ def fit_many(
                 if progress is not None:
                     progress(offset + n, len(items))
 
-            runs = run_nuts_batch(spec, sp, data, config, seeds, batch=batch_size, progress=step)
+            runs = run_nuts_batch(spec, sp, data, config, seeds_sp, batch=batch_size,
+                                  progress=step)
         else:
-            runs = run_batches_on_ray(ray_address, spec, sp, data, config, seeds, batch_size)
+            runs = run_batches_on_ray(ray_address, spec, sp, data, config, seeds_sp, batch_size)
             if progress is not None:
                 progress(done + len(idx), len(items))
         done += len(idx)
@@ -339,10 +361,10 @@ def fit_many(
             _, scaling, mdata = prepared[i]
             results[i] = _finish(values, stats, warm_div, spec=spec, config=config,
                                  scaling=scaling, curve=items[i], mdata=mdata,
-                                 seed=int(seed) + i, time_s=elapsed)
+                                 seed=int(seeds[i]), time_s=elapsed)
     if check:
         for r in results:
-            r.check(stacklevel=2)
+            r.check(stacklevel=3)  # the warning points at the caller of fit_many
     return results
 
 

@@ -219,7 +219,9 @@ class Fit:
             f"the residuals of the fitted curve are correlated along x (lag-1 autocorrelation "
             f"{ac['lag1']:.2f} over {ac['n']} points; independent noise stays below "
             f"{ac['threshold']:.2f} in 99% of fits): the form misses structure in the data and "
-            f"the bands, past the data above all, are too narrow. Fix: {more}."
+            f"the bands, past the data above all, are too narrow. Fix: {more}; or widen the "
+            f"bands past the data by as much as the law strays within it: "
+            f"predict(x, drift=bnsl_bayes.calibrate_drift(fit)) (CLI: --drift)."
         )
 
     def _noise_unidentified(self) -> str | None:

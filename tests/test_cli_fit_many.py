@@ -86,6 +86,24 @@ def test_fit_many_json_equals_the_api(table_path, tmp_path, capsys):
     assert code == 2 and out == "" and "--overwrite" in err and len(err.splitlines()) == 1
 
 
+def test_fit_many_drift_equals_the_api(table_path, capsys):
+    code, out, err = _run(capsys, "fit-many", str(table_path), "--group", "task", "--x", "n",
+                          "--y", "loss", "--split", "fit", "--seed", "7", *BUDGET, "--json",
+                          "--drift")
+    assert code == 0, err
+    rows = {r["curve"]: r for r in json.loads(out)["curves"]}
+    api = bb.fit_many(_curves(), seed=7, **FAST)
+    drifts = bb.calibrate_drifts(api)
+    for name, d in zip(("add", "short"), drifts, strict=True):
+        assert rows[name]["drift_z"] == pytest.approx(d.z, rel=1e-12), name
+        assert rows[name]["drift_scale"] == pytest.approx(d.scale, rel=1e-12, abs=0), name
+    c = _curves()[0]
+    held = api[0].predict(c.x[c.held_out], seeds=1, prob=0.9, drift=drifts[0])
+    y = c.y[c.held_out]
+    inside = (held["pred_lo"] <= y) & (y <= held["pred_hi"])
+    assert rows["add"]["held_out_covered"] == pytest.approx(float(inside.mean()))
+
+
 def test_fit_many_text_report_and_progress_bar(table_path, monkeypatch, capsys):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     code, out, err = _run(capsys, "fit-many", str(table_path), "--group", "task", "--x", "n",

@@ -124,3 +124,15 @@ def test_law_that_strays_widens_the_bands_past_the_data(late_fit):
     assert np.all(w_wide[2:] > 2.0 * w_plain[2:])
     assert w_wide[3] > w_wide[2]
     assert late_fit.data["predictions"]["mu"].shape[-1] == 4
+
+
+def test_batched_drifts_equal_one_by_one(early_fit, late_fit):
+    """calibrate_drifts refits both curves with one compiled sampler and each fit's own seed:
+    the same numbers as calibrate_drift fit by fit."""
+    batched = bb.calibrate_drifts([early_fit, late_fit])
+    alone = [bb.calibrate_drift(early_fit), bb.calibrate_drift(late_fit)]
+    assert batched == alone
+    other = bb.calibrate_drift(early_fit, seed=11)
+    assert other != alone[0] and other.x_cut == alone[0].x_cut
+    with pytest.raises(ValueError, match="one seed per fit"):
+        bb.calibrate_drifts([early_fit, late_fit], seeds=[1])

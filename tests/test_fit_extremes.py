@@ -322,6 +322,7 @@ def test_power_law_on_a_broken_curve_warns_of_misfit():
     misfit = [str(w.message) for w in record if issubclass(w.category, bb.MisfitWarning)]
     assert len(misfit) == 1 and "breaks=1 or breaks='auto'" in misfit[0], misfit
     assert "correlated along x" in misfit[0] and misfit[0] in messages
+    assert "calibrate_drift" in misfit[0] and "--drift" in misfit[0]
     clean = bb.fit(simulate(X16, POWER, sigma=0.01, seeds=1, key=0), breaks=0, seed=0, **BUDGET)
     assert clean.residual_autocorrelation()["lag1"] < ac["threshold"] - 0.3
     with warnings.catch_warnings(record=True) as record:
