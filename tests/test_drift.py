@@ -124,6 +124,19 @@ def test_law_that_strays_widens_the_bands_past_the_data(late_fit):
     assert np.all(w_wide[2:] > 2.0 * w_plain[2:])
     assert w_wide[3] > w_wide[2]
     assert late_fit.data["predictions"]["mu"].shape[-1] == 4
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = late_fit.plot(drift=d).axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert any(lab.endswith("with drift") for lab in labels), labels
+    # the y axis stays within half the span of the data and median beyond them (plot._ylim),
+    # however wide the Cauchy tails
+    core = np.log(np.concatenate([np.asarray(line.get_ydata(), dtype=float)
+                                  for line in ax.get_lines()[:2]]))
+    lo, hi = np.log(ax.get_ylim())
+    span = core.max() - core.min()
+    assert core.min() - 0.56 * span <= lo and hi <= core.max() + 0.56 * span
 
 
 def test_batched_drifts_equal_one_by_one(early_fit, late_fit):

@@ -139,7 +139,7 @@ class _StubFit:
         self.space = "linear"
         self.spec = type("Spec", (), {"name": "bnsl-0"})()
 
-    def predict(self, x, *, seeds=None, prob=0.9) -> pd.DataFrame:
+    def predict(self, x, *, seeds=None, prob=0.9, drift=None) -> pd.DataFrame:
         x = np.asarray(x, dtype=float)
         med = 2.0 / x - 0.15
         return pd.DataFrame({"x": x, "median": med, "mean_lo": med - 0.05, "mean_hi": med + 0.05,
