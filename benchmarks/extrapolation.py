@@ -14,6 +14,10 @@ points, 3 held out). Methods, each fitted on the fit points only:
   ``curve_fit`` on log(1 + y), 1 break; grid on ``x / min(x)`` by default, ``--grid paper`` for
   the reference grid in the units of x).
 - ``M1`` ... ``M4``: the baselines of Alabdulmohsin et al. (2022), same objective.
+- ``bayes_drift`` (``--drift``): the ``bayes`` fits with the leave-future-out drift past the
+  data (:mod:`bnsl_bayes.drift`: one more fit per curve, on its fit points up to 75% of their
+  log-x range, at the fits' budget or ``--drift-budget WARMUP,SAMPLES``); same median, wider
+  bands where the law strayed within the data.
 
 Per curve: RMSLE of the point prediction on the held-out points (``sqrt(mean((log yhat -
 log y)^2))``, the paper's metric), coverage of the central 50% and 90% predictive bands, the mean
@@ -38,6 +42,7 @@ Run from the repository root::
 
     python benchmarks/extrapolation.py --json --markdown benchmarks/extrapolation.md
     python benchmarks/extrapolation.py --limit 2 --chains 2 --warmup 100 --samples 100 --json
+    python benchmarks/extrapolation.py --drift --json --markdown benchmarks/extrapolation_drift.md
 """
 
 from __future__ import annotations
@@ -308,6 +313,7 @@ def run(
     samples: int = 1000,
     auto: bool = False,
     drift: bool = False,
+    drift_budget: tuple[int, int] | None = None,
     grid: str = "scaled",
     log=None,
 ) -> dict[str, Any]:
@@ -325,6 +331,8 @@ def run(
         Also score ``bayes_drift``: the same 1-break fits with the leave-future-out drift past
         the data (:mod:`bnsl_bayes.drift`; one more fit per curve, on its fit points up to 75%
         of their log-x range).
+    drift_budget : (int, int), optional
+        Warmup and kept draws per chain of those refits (default: the fits' own).
     grid : {"scaled", "paper"}
         Grid of the classic point fit.
     log : callable, optional
@@ -351,7 +359,9 @@ def run(
     time_drift = 0.0
     if drift:
         t0 = time.perf_counter()
-        drifts = dict(zip(curves, bb.calibrate_drifts(fits), strict=True))
+        warm, keep = drift_budget if drift_budget is not None else (None, None)
+        drifts = dict(zip(curves, bb.calibrate_drifts(fits, warmup=warm, samples=keep),
+                          strict=True))
         time_drift = time.perf_counter() - t0
         say(f"bayes_drift: {len(curves)} leave-future-out refits in {time_drift:.1f} s")
     methods = ["bayes", *(["bayes_auto"] if auto else []), *(["bayes_drift"] if drift else []),
@@ -403,7 +413,9 @@ def run(
     return _totals(records, methods, time.perf_counter() - t_all, time_bayes, time_auto,
                    t_point, {"chains": chains, "warmup": warmup, "samples": samples,
                              "seed": 0, "breaks": 1, "grid": grid, "auto": auto,
-                             "drift": drift}, time_drift)
+                             "drift": drift,
+                             "drift_budget": list(drift_budget) if drift_budget else None},
+                   time_drift)
 
 
 def _finite(v: Any) -> float | None:
@@ -539,7 +551,11 @@ def markdown(res: dict[str, Any]) -> str:
     lines = [
         f"Extrapolation benchmark: {res['n_curves']} curves, {res['n_held_out_points']} held-out "
         f"points; bayes = 1 break, {s['chains']} chains x ({s['warmup']} + {s['samples']}), "
-        f"seed 0; point-fit grid '{s['grid']}'. Point-fit bands are a plug-in Normal in log y.",
+        f"seed 0; point-fit grid '{s['grid']}'. Point-fit bands are a plug-in Normal in log y."
+        + (" bayes_drift: leave-future-out refits at "
+           + ("the fits' budget" if not s.get("drift_budget") else
+              f"{s['chains']} chains x ({s['drift_budget'][0]} + {s['drift_budget'][1]})") + "."
+           if s.get("drift") else ""),
         "",
         "| method | median RMSLE | lowest RMSLE (share of curves) | mean rank | cov50 per point "
         "| cov90 per point | cov50 per curve | cov90 per curve | cov90 windows / per curve "
@@ -636,6 +652,14 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _budget(text: str) -> tuple[int, int]:
+    parts = text.split(",")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected WARMUP,SAMPLES, e.g. 500,500")
+    warm, keep = (_positive_int(p.strip()) for p in parts)
+    return warm, keep
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark from the command line.
 
@@ -657,6 +681,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--drift", action="store_true",
                         help="also score the 1-break fits with the leave-future-out drift "
                              "(one more fit per curve)")
+    parser.add_argument("--drift-budget", type=_budget, metavar="WARMUP,SAMPLES",
+                        help="per-chain budget of the --drift refits (default: the fits' own)")
     parser.add_argument("--grid", choices=("scaled", "paper"), default="scaled",
                         help="grid of the classic point fit (default: scaled)")
     parser.add_argument("--chains", type=_positive_int, default=4)
@@ -665,6 +691,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="write the tables here")
     args = parser.parse_args(argv)
+    if args.drift_budget is not None and not args.drift:
+        parser.error("--drift-budget: only with --drift")
     if args.markdown is not None and not args.markdown.parent.is_dir():
         parser.error(f"--markdown {args.markdown}: folder does not exist")
     curves = load_curves(args.domain, args.limit)
@@ -674,7 +702,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     log(f"{len(curves)} curves; compiling and sampling (about a minute to compile)...")
     res = run(curves, chains=args.chains, warmup=args.warmup, samples=args.samples,
-              auto=args.auto, drift=args.drift, grid=args.grid, log=log)
+              auto=args.auto, drift=args.drift, drift_budget=args.drift_budget,
+              grid=args.grid, log=log)
     if args.markdown is not None:
         args.markdown.write_text(markdown(res))
         log(f"wrote {args.markdown}")

@@ -245,7 +245,8 @@ def apply_drift(mu: np.ndarray, x: np.ndarray, x_last: float, drift: Drift, spac
     return mu + shift
 
 
-def calibrate_drift(fit: Fit, *, cut: float = DEFAULT_CUT, seed: int | None = None) -> Drift:
+def calibrate_drift(fit: Fit, *, cut: float = DEFAULT_CUT, seed: int | None = None,
+                    warmup: int | None = None, samples: int | None = None) -> Drift:
     """Refit ``fit``'s form on its fit points up to ``cut`` and measure the drift.
 
     The refit uses the same model, noise space and sampler settings as ``fit``. Pass the result
@@ -260,17 +261,21 @@ def calibrate_drift(fit: Fit, *, cut: float = DEFAULT_CUT, seed: int | None = No
         Share of the fit points' log-x range the refit keeps (see :func:`lfo_curve`).
     seed : int, optional
         Seed of the refit (default: the fit's own seed).
+    warmup, samples : int, optional
+        Budget of the refit per chain (default: the fit's own). The drift needs only the mean
+        and covariance of the refit's predictions at the scored points.
 
     Returns
     -------
     Drift
     """
-    return calibrate_drifts([fit], cut=cut, seeds=None if seed is None else [seed])[0]
+    return calibrate_drifts([fit], cut=cut, seeds=None if seed is None else [seed],
+                            warmup=warmup, samples=samples)[0]
 
 
 def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
-                     seeds: Sequence[int] | None = None,
-                     batch_size: int | None = None) -> list[Drift]:
+                     seeds: Sequence[int] | None = None, warmup: int | None = None,
+                     samples: int | None = None, batch_size: int | None = None) -> list[Drift]:
     """:func:`calibrate_drift` for many fits, the refits batched as in :func:`~bnsl_bayes.fit_many`.
 
     Fits that share a model and sampler settings (all of one ``fit_many`` call) are refitted
@@ -285,6 +290,8 @@ def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
         Share of the fit points' log-x range the refits keep (see :func:`lfo_curve`).
     seeds : sequence of int, optional
         Seed of each refit.
+    warmup, samples : int, optional
+        Budget of the refits per chain (default: each fit's own).
     batch_size : int, optional
         Curves per compiled call (see :func:`~bnsl_bayes.fit_many`).
 
@@ -319,7 +326,8 @@ def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
         groups.setdefault(key, []).append(i)
     out: list[Drift | None] = [None] * len(fits)
     for (spec, settings, space), idx in groups.items():
-        config = SamplerConfig(**json.loads(settings))
+        budget = {k: v for k, v in (("warmup", warmup), ("samples", samples)) if v is not None}
+        config = SamplerConfig(**{**json.loads(settings), **budget})
         config.validate()
         refits = _fit_curves([cut_curves[i] for i in idx], spec, config, space,
                              [seeds[i] for i in idx], batch_size=batch_size, check=False)

@@ -149,3 +149,31 @@ def test_batched_drifts_equal_one_by_one(early_fit, late_fit):
     assert other != alone[0] and other.x_cut == alone[0].x_cut
     with pytest.raises(ValueError, match="one seed per fit"):
         bb.calibrate_drifts([early_fit, late_fit], seeds=[1])
+
+
+def test_refit_budget_override(early_fit, monkeypatch):
+    """The refits run the fit's own sampler settings, with warmup/samples replaced when given;
+    a bad budget is refused before anything is compiled."""
+    import bnsl_bayes.fitting as fitting
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake(items, spec, config, space, seeds, **kw):
+        seen.append((config, seeds, [int(c.fit_mask.sum()) for c in items]))
+        raise Stop
+
+    monkeypatch.setattr(fitting, "_fit_curves", fake)
+    for kwargs in ({}, {"warmup": 200, "samples": 300}):
+        with pytest.raises(Stop):
+            bb.calibrate_drift(early_fit, **kwargs)
+    (own, seeds, n_fit), (changed, _, _) = seen
+    assert (own.chains, own.warmup, own.samples) == (4, 500, 500)
+    assert (changed.warmup, changed.samples) == (200, 300)
+    assert changed.target_accept == own.target_accept == 0.95 and seeds == [early_fit.seed]
+    assert n_fit == [15]
+    with pytest.raises(ValueError, match="samples"):
+        bb.calibrate_drift(early_fit, samples=0)
+    assert len(seen) == 2
