@@ -355,7 +355,7 @@ def run(
         auto_fits, auto_info = _auto_fits(curves, opts, fits)
         time_auto = time.perf_counter() - t0
         say(f"bayes_auto: {len(curves)} curves in {time_auto:.1f} s")
-    drifts: dict[str, Drift | None] = {}
+    drifts: dict[str, Drift] = {}
     time_drift = 0.0
     if drift:
         t0 = time.perf_counter()
@@ -391,9 +391,7 @@ def run(
             m["bayes_drift"] = score_bayes(fits[i], dr)
             m["bayes_drift"]["time_s"] = m["bayes"]["time_s"] + time_drift / len(curves) + (
                 time.perf_counter() - t0)
-            rec.update(drift_z=None if dr is None else dr.z,
-                       drift_scale=None if dr is None else dr.scale,
-                       drift_scored=None if dr is None else dr.scored)
+            rec.update(drift_z=dr.z, drift_scale=dr.scale, drift_scored=dr.scored)
         t0 = time.perf_counter()
         m.update(_point_fits(curve, grid))
         t_point += time.perf_counter() - t0

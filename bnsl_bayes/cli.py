@@ -347,7 +347,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             "held_out": [] if held is None else _records(held.drop(columns="seeds")),
             "drift": None if drift is None else {
                 k: _num(v) if isinstance(v, float) else v
-                for k, v in json.loads(drift.to_json()).items()},
+                for k, v in drift.to_json().items()},
             "time_s": time_s,
         })
         return 0

@@ -165,9 +165,9 @@ class Drift:
             return np.zeros(n)
         return self.scale * rng.standard_cauchy(n)
 
-    def to_json(self) -> str:
-        """The fields as a JSON object (for file attributes and ``--json``)."""
-        return json.dumps({**asdict(self), "z": self.z, "scale": self.scale})
+    def to_json(self) -> dict[str, float | int | str]:
+        """The fields, with ``z`` and ``scale``, as a JSON-ready dict (``--json``)."""
+        return {**asdict(self), "z": self.z, "scale": self.scale}
 
     @classmethod
     def from_lfo(cls, lfo_fit: Fit, curve: Curve) -> Drift:
@@ -307,8 +307,13 @@ def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
     """
     from .fitting import _fit_curves
     from .inference import SamplerConfig
+    from .result import Fit
 
     fits = list(fits)
+    for i, f in enumerate(fits):
+        if not isinstance(f, Fit):
+            raise ValueError(f"fits[{i}] is a {type(f).__name__}: expected a Fit (from "
+                             f"bnsl_bayes.fit, fit_many or load)")
     seeds = [f.seed for f in fits] if seeds is None else [int(s) for s in seeds]
     if len(seeds) != len(fits):
         raise ValueError(f"{len(fits)} fits but {len(seeds)} seeds: give one seed per fit")
