@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
 
     import bnsl_bayes as bb
-    from benchmarks.speed import machine, reference_point_fit
+    from benchmarks.speed import emit, machine, reference_point_fit
 
     curve = bb.datasets.load("four_digit_addition")
     m = curve.fit_mask
@@ -72,11 +72,7 @@ def main(argv: list[str] | None = None) -> dict:
         "max_r_hat": {k: v["max_r_hat"] for k, v in runs.items()},
         "machine": machine(),
     })
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k}: {v}")
+    emit(result, args.json)
     return result
 
 

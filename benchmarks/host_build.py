@@ -12,7 +12,6 @@ Usage: ``python benchmarks/host_build.py [--curves 20] [--json]``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ if __package__ in (None, ""):
 
 import bnsl_bayes as bb  # noqa: E402
 from benchmarks.gpu_batch import _HostClock  # noqa: E402
+from benchmarks.speed import emit  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -39,11 +39,7 @@ def main(argv: list[str] | None = None) -> dict:
     result = {"curves": len(curves), "fit_many_s": time.perf_counter() - t0,
               "host_build_s": host.seconds,
               "fit_points": [int(c.fit_mask.sum()) for c in curves]}
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k}: {v}")
+    emit(result, args.json)
     return result
 
 

@@ -100,6 +100,15 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def emit(result: dict, as_json: bool, width: int = 0) -> None:
+    """Print a benchmark's result: one JSON object, or one ``key: value`` line per key."""
+    if as_json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:>{width}}: {v}")
+
+
 def _timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -176,11 +185,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     if args.revisiting:
         result.update(revisiting())
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            print(f"{k:>24}: {v}")
+    emit(result, args.json, width=24)
     return result
 
 
