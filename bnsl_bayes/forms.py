@@ -242,12 +242,18 @@ def host_law(fn, x: np.ndarray, *draws: np.ndarray) -> np.ndarray:
     one compilation per op and per number of points: fits of curves of many lengths (fit_many,
     predictions at new x) would otherwise spend most of their host time compiling.
     """
-    log_x = np.log(np.asarray(x, dtype=float)).reshape(-1)
+    return host_law_log(fn, np.log(np.asarray(x, dtype=float)), *draws)
+
+
+def host_law_log(fn, log_x: np.ndarray, *draws: np.ndarray) -> np.ndarray:
+    """:func:`host_law` given ``log x`` (for callers that already work in log x)."""
+    log_x = np.asarray(log_x, dtype=float).reshape(-1)
     m = log_x.size
     padded = np.resize(log_x, _bucket(m)) if m else np.zeros(_bucket(0))
     with jax.enable_x64(True):
-        mu = fn(jnp.asarray(padded, dtype=jnp.float64),
-                *(jnp.asarray(d, dtype=jnp.float64) for d in draws))
+        # numpy float64 straight into the jitted call: jnp.asarray per argument costs more
+        # than the law itself when a caller (curve_fit) evaluates one row many times
+        mu = fn(padded, *(np.asarray(d, dtype=np.float64) for d in draws))
         return np.asarray(mu)[:, :m]
 
 
@@ -493,12 +499,13 @@ class M4Form(Form):
                 "log_b": log_b}
 
     def law(self, draws, x):
-        return host_law(_m4_mu, x, *(draws[k] for k in ("alpha", "log_b", "c", "eps_0",
+        return host_law(m4_mu, x, *(draws[k] for k in ("alpha", "log_b", "c", "eps_0",
                                                           "eps_inf")))
 
 
 @jax.jit
-def _m4_mu(log_x, alpha, log_b, c, eps_0, eps_inf):
+def m4_mu(log_x, alpha, log_b, c, eps_0, eps_inf):
+    """Mean M4 curve per draw (parameters of shape ``(S,)``), shape ``(S, m)``."""
     return m4_log_b(log_x[None, :], alpha[:, None], log_b[:, None], c[:, None],
                     eps_0[:, None], eps_inf[:, None])
 
