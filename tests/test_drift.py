@@ -179,3 +179,24 @@ def test_refit_budget_override(early_fit, monkeypatch):
     with pytest.raises(ValueError, match="samples"):
         bb.calibrate_drift(early_fit, samples=0)
     assert len(seen) == 2
+
+
+def test_drift_budget_compare_measures_agreement():
+    """benchmarks/drift_budget.py's agreement measures, on drifts with known values."""
+    from benchmarks.drift_budget import compare
+
+    def d(delta, v=1.0):
+        return Drift(delta_hat=delta, v=v, x_cut=10.0, scored=3, space="log")
+
+    ref = [d(3.0), d(0.5), d(-2.0), d(5.0)]          # widened: yes, no, yes, yes
+    other = [d(3.0), d(2.0), d(-0.5), d(-3.0)]       # widened: yes, yes, no, yes
+    out = compare(ref, other)
+    assert out["median_abs_dz"] == pytest.approx(np.median([0.0, 1.5, 1.5, 8.0]))
+    assert out["max_abs_dz"] == pytest.approx(8.0)
+    assert out["widened"] == 3
+    assert out["widened_agree"] == pytest.approx(0.5)
+    # both widen on curves 0 and 3: |log(sqrt(8)/sqrt(8))| = 0, |log(sqrt(8)/sqrt(24))|
+    expected = np.median([0.0, abs(math.log(math.sqrt(8.0) / math.sqrt(24.0)))])
+    assert out["median_abs_log_scale_ratio"] == pytest.approx(expected)
+    assert compare(ref, ref) == {"median_abs_dz": 0.0, "max_abs_dz": 0.0, "widened": 3,
+                                 "widened_agree": 1.0, "median_abs_log_scale_ratio": 0.0}
