@@ -68,10 +68,11 @@ FOUR_DIGIT_ADDITION_SIGMA: float = 0.0236
 
 #: Columns of :attr:`SeedsStudy.table`.
 TABLE_COLUMNS = ("seeds", "x_max", "repeat", "n_fit", "target", "truth", "median", "lo", "hi",
-                 "abs_log_error", "covered", "rel_width", "divergences")
+                 "abs_log_error", "covered", "rel_width", "divergences", "max_r_hat")
 #: Columns of :attr:`SeedsStudy.summary`.
 SUMMARY_COLUMNS = ("seeds", "x_max", "repeats", "coverage", "median_abs_log_error",
-                   "median_rel_width", "share_extrapolate", "meets_tolerance", "divergences")
+                   "median_rel_width", "share_extrapolate", "meets_tolerance", "divergences",
+                   "share_r_hat_over_1_01")
 _LAW_KEYS = ("a", "b", "c0", "c", "d", "f")
 
 
@@ -84,14 +85,18 @@ class SeedsStudy:
     ----------
     table : pandas.DataFrame
         Tidy, one row per (seeds, x_max, repeat, target): columns ``seeds, x_max, repeat, n_fit,
-        target, truth, median, lo, hi, abs_log_error, covered, rel_width, divergences``
-        (``divergences``: post-warmup divergent transitions of that repeat's fit).
+        target, truth, median, lo, hi, abs_log_error, covered, rel_width, divergences,
+        max_r_hat`` (``divergences`` and ``max_r_hat``: post-warmup divergent transitions and
+        the largest rank-normalized r_hat of that repeat's fit, :meth:`Fit.diagnostics`).
     summary : pandas.DataFrame
         One row per (seeds, x_max) cell, from ``table``: ``repeats``; ``coverage`` (share of
         (repeat, target) pairs whose band covers the truth); ``median_abs_log_error`` and
         ``median_rel_width`` (medians over repeats and targets); ``share_extrapolate`` (share of
         repeats whose error is within ``tolerance`` at every target); ``meets_tolerance``
-        (``share_extrapolate >= min_share``); ``divergences`` (summed over the cell's fits).
+        (``share_extrapolate >= min_share``); ``divergences`` (summed over the cell's fits);
+        ``share_r_hat_over_1_01`` (share of the cell's fits whose chains disagree, r_hat >
+        1.01: there the band mixes modes the chains did not cross between, and its coverage
+        is not that of the posterior).
     required_seeds : pandas.DataFrame
         One row per x_max: ``x_max`` and ``seeds``, the smallest seed count of the study whose
         cell meets the tolerance (NaN when none does).
@@ -142,7 +147,8 @@ class SeedsStudy:
         -------
         dict
             ``cells``: one ``{"seeds", "x_max", "repeats", "coverage90", "median_abs_log_error",
-            "median_rel_width", "share_extrapolate"}`` per cell (``coverage90`` is the coverage
+            "median_rel_width", "share_extrapolate", "divergences", "share_r_hat_over_1_01"}``
+            per cell (``coverage90`` is the coverage
             of the central ``prob`` band, 0.9 unless the study says otherwise in ``prob``);
             ``required_seeds`` (x_max to the smallest seed count meeting the tolerance, or
             None); ``prob``, ``tolerance``, ``min_share``, ``targets``, ``time_s``.
@@ -158,6 +164,7 @@ class SeedsStudy:
                 "median_rel_width": _num(row.median_rel_width),
                 "share_extrapolate": _num(row.share_extrapolate),
                 "divergences": int(row.divergences),
+                "share_r_hat_over_1_01": _num(row.share_r_hat_over_1_01),
             })
         req = [{"x_max": float(r.x_max),
                 "seeds": int(r.seeds) if np.isfinite(r.seeds) else None}
@@ -176,7 +183,8 @@ class SeedsStudy:
         """A readable summary: the cells and the seeds needed per cutoff."""
         s = self.settings
         fmt = {"coverage": "{:.2f}".format, "median_abs_log_error": "{:.3g}".format,
-               "median_rel_width": "{:.3g}".format, "share_extrapolate": "{:.2f}".format}
+               "median_rel_width": "{:.3g}".format, "share_extrapolate": "{:.2f}".format,
+               "share_r_hat_over_1_01": "{:.2f}".format}
         lines = [
             f"seeds study: {len(self.seed_counts)} seed counts x {len(self.cutoffs)} cutoffs x "
             f"{int(self.summary['repeats'].max())} repeats, targets "
@@ -446,7 +454,8 @@ def seeds_study(
                 kept[(n, x_max)] = f
             mu = curve_draws(f.draws(), target_x, f.spec.form)
             med, lo, hi = np.quantile(mu, [0.5, lo_q, hi_q], axis=0)
-            div = int(np.asarray(f.data["sample_stats"]["diverging"].values).sum())
+            diag = f.diagnostics()
+            div, r_hat = int(diag["divergences"]), float(diag["max_r_hat"])
             truth_t = mu_target[r]
             with np.errstate(divide="ignore", invalid="ignore"):
                 err = np.abs(np.log(med) - np.log(truth_t))
@@ -454,7 +463,7 @@ def seeds_study(
             for k, xt in enumerate(target_x):
                 rows.append((n, x_max, r, n_fit, float(xt), float(truth_t[k]), float(med[k]),
                              float(lo[k]), float(hi[k]), float(err[k]),
-                             bool(lo[k] <= truth_t[k] <= hi[k]), float(width[k]), div))
+                             bool(lo[k] <= truth_t[k] <= hi[k]), float(width[k]), div, r_hat))
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     summary = summarize(table, tolerance=tolerance, min_share=min_share)
     required = required_seeds(summary)
@@ -488,10 +497,12 @@ def summarize(table: pd.DataFrame, *, tolerance: float, min_share: float) -> pd.
     for (n, x_max), cell in table.groupby(["seeds", "x_max"], sort=True):
         worst = cell.groupby("repeat")["abs_log_error"].max()
         share = float((worst <= tolerance).mean())
-        div = int(cell.groupby("repeat")["divergences"].first().sum())
+        per_fit = cell.groupby("repeat")[["divergences", "max_r_hat"]].first()
         out.append((int(n), float(x_max), int(cell["repeat"].nunique()),
                     float(cell["covered"].mean()), float(cell["abs_log_error"].median()),
-                    float(cell["rel_width"].median()), share, bool(share >= min_share), div))
+                    float(cell["rel_width"].median()), share, bool(share >= min_share),
+                    int(per_fit["divergences"].sum()),
+                    float((per_fit["max_r_hat"] > 1.01).mean())))
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
 
 

@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 
 QUICK = seeds.example("four-digit-addition", quick=True)
 CELL_KEYS = {"seeds", "x_max", "repeats", "coverage90", "median_abs_log_error",
-             "median_rel_width"}
+             "median_rel_width", "divergences", "share_r_hat_over_1_01"}
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,14 @@ def test_summary_is_computed_from_the_table(study):
         ok = [cell.loc[cell["repeat"] == r, "abs_log_error"].max() <= tol for r in range(2)]
         assert row.share_extrapolate == pytest.approx(np.mean(ok))
         assert row.meets_tolerance == (np.mean(ok) >= share_min)
+        per_fit = cell.groupby("repeat")[["divergences", "max_r_hat"]].first()
+        assert row.divergences == per_fit["divergences"].sum()
+        assert row.share_r_hat_over_1_01 == pytest.approx(np.mean(per_fit["max_r_hat"] > 1.01))
+    # max_r_hat is the fit's own diagnostic, the same on every target row of a repeat
+    for (n, x_max), f in study.fits.items():
+        rows = t[(t["seeds"] == n) & (t["x_max"] == x_max) & (t["repeat"] == 0)]
+        assert set(rows["max_r_hat"]) == {f.diagnostics()["max_r_hat"]}
+        assert set(rows["divergences"]) == {f.diagnostics()["divergences"]}
     # the smallest seed count per cutoff that meets the tolerance
     for row in study.required_seeds.itertuples(index=False):
         ok = s[(s["x_max"] == row.x_max) & s["meets_tolerance"]]["seeds"]
