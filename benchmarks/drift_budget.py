@@ -38,8 +38,7 @@ from arviz_stats.base import array_stats  # noqa: E402
 import bnsl_bayes as bb  # noqa: E402
 from benchmarks.extrapolation import _budget, load_curves  # noqa: E402
 from benchmarks.speed import emit  # noqa: E402
-from bnsl_bayes.drift import lfo_curve, slope_discrepancy  # noqa: E402
-from bnsl_bayes.predict import curve_draws  # noqa: E402
+from bnsl_bayes.drift import lfo_curve  # noqa: E402
 
 
 def compare(reference: list[bb.Drift], other: list[bb.Drift]) -> dict:
@@ -68,19 +67,9 @@ def psis_drift(fit: bb.Fit) -> tuple[bb.Drift, float]:
     log_lik = np.asarray(fit.data["log_likelihood"]["y"].values)  # (chain, draw, fit point)
     late = fit.curve.x[fit.curve.fit_mask] > x_cut
     log_w, khat = array_stats.psislw(-log_lik[..., late].sum(-1).reshape(-1), r_eff=1.0)
-    w = np.exp(log_w - np.max(log_w))
-    w /= w.sum()
-    score = fit.curve.fit_mask & (fit.curve.x > x_cut)
-    x, y, n = fit.curve.x[score], fit.curve.y[score], fit.curve.seeds[score]
-    draws = fit.draws()
-    mu = curve_draws(draws, x, fit.spec.form)
-    m, obs = (np.log(mu), np.log(y)) if fit.space == "log" else (mu, y)
-    mean = w @ m
-    cov = ((m - mean) * w[:, None]).T @ (m - mean)
-    noise = float(w @ draws["sigma"].reshape(-1) ** 2) / n
-    delta_hat, v = slope_discrepancy(obs - mean, np.atleast_2d(cov) + np.diag(noise),
-                                     np.log(x / x_cut))
-    return bb.Drift(delta_hat, v, x_cut, int(score.sum()), fit.space), float(khat)
+    weights = np.exp(log_w - np.max(log_w))
+    drift = bb.Drift.from_draws(fit.draws(), fit.spec.form, fit.space, fit.curve, x_cut, weights)
+    return drift, float(khat)
 
 
 def main(argv: list[str] | None = None) -> dict:

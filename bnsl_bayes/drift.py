@@ -180,16 +180,35 @@ class Drift:
         curve : Curve
             The curve of the full fit: its fit points past the refit's last fit x are scored.
         """
-        lm = lfo_fit.curve.fit_mask
-        x_cut = float(lfo_fit.curve.x[lm].max())
+        x_cut = float(lfo_fit.curve.x[lfo_fit.curve.fit_mask].max())
+        return cls.from_draws(lfo_fit.draws(), lfo_fit.spec.form, lfo_fit.space, curve, x_cut)
+
+    @classmethod
+    def from_draws(cls, draws: dict[str, np.ndarray], form: str, space: str, curve: Curve,
+                   x_cut: float, weights: np.ndarray | None = None) -> Drift:
+        """The drift from posterior draws standing for a fit on the points up to ``x_cut``.
+
+        Parameters
+        ----------
+        draws : dict of str to numpy.ndarray
+            User-unit draws (:meth:`Fit.draws`), flat over chains and draws, with ``sigma``.
+        form : str
+            Name of the law's form (``Fit.spec.form``).
+        space : {"log", "linear"}
+            Noise space of the fit.
+        curve : Curve
+            The curve of the full fit: its fit points past ``x_cut`` are scored.
+        x_cut : float
+            Last fit x of the fit the draws stand for.
+        weights : numpy.ndarray, optional
+            Importance weights of the draws (e.g. PSIS); default: equal weights.
+        """
         score = curve.fit_mask & (curve.x > x_cut)
         if not score.any():
             raise DataError(f"no fit point of the curve lies past the refit's last x = "
                             f"{x_cut:g}: nothing to score")
         x, y, n = curve.x[score], curve.y[score], curve.seeds[score]
-        d = lfo_fit.draws()
-        mu = curve_draws(d, x, lfo_fit.spec.form)
-        space = lfo_fit.space
+        mu = curve_draws(draws, x, form)
         if space == "log":
             with np.errstate(divide="ignore", invalid="ignore"):
                 m, obs = np.log(mu), np.log(y)
@@ -198,10 +217,17 @@ class Drift:
         ok = np.all(np.isfinite(m), axis=1)
         if ok.sum() < 2:
             raise DataError("the refit's draws give no finite prediction past the cut")
-        m = m[ok]
-        noise = float(np.mean(d["sigma"][ok] ** 2)) / n
-        cov = np.atleast_2d(np.cov(m, rowvar=False)) + np.diag(noise)
-        delta_hat, v = slope_discrepancy(obs - m.mean(axis=0), cov, np.log(x / x_cut))
+        m, sigma_sq = m[ok], np.asarray(draws["sigma"], dtype=float).reshape(-1)[ok] ** 2
+        if weights is None:
+            mean, sig2 = m.mean(axis=0), float(np.mean(sigma_sq))
+            cov = np.atleast_2d(np.cov(m, rowvar=False))
+        else:
+            w = np.asarray(weights, dtype=float).reshape(-1)[ok]
+            w = w / w.sum()
+            mean, sig2 = w @ m, float(w @ sigma_sq)
+            cov = np.atleast_2d(((m - mean) * w[:, None]).T @ (m - mean))
+        delta_hat, v = slope_discrepancy(obs - mean, cov + np.diag(sig2 / n),
+                                         np.log(x / x_cut))
         return cls(delta_hat=delta_hat, v=v, x_cut=x_cut, scored=int(score.sum()), space=space)
 
 
