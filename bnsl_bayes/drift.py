@@ -201,8 +201,23 @@ class Drift:
         x_cut : float
             Last fit x of the fit the draws stand for.
         weights : numpy.ndarray, optional
-            Importance weights of the draws (e.g. PSIS); default: equal weights.
+            Importance weights of the draws (e.g. PSIS), one per draw, >= 0; default: equal.
+
+        Raises
+        ------
+        ValueError
+            Weights of the wrong length, negative, not finite or all zero.
+        DataError
+            No fit point past ``x_cut``, or no draw with a finite prediction there.
         """
+        sigma = np.asarray(draws["sigma"], dtype=float).reshape(-1)
+        if weights is not None:
+            weights = np.asarray(weights, dtype=float).reshape(-1)
+            if (weights.shape != sigma.shape or not np.all(np.isfinite(weights))
+                    or np.any(weights < 0) or not weights.sum() > 0):
+                raise ValueError(f"weights: expected {sigma.size} finite values >= 0 (one per "
+                                 f"draw) with a positive sum, got {weights.size} values; pass "
+                                 f"exp(log_weights - max(log_weights)) from PSIS")
         score = curve.fit_mask & (curve.x > x_cut)
         if not score.any():
             raise DataError(f"no fit point of the curve lies past the refit's last x = "
@@ -217,13 +232,12 @@ class Drift:
         ok = np.all(np.isfinite(m), axis=1)
         if ok.sum() < 2:
             raise DataError("the refit's draws give no finite prediction past the cut")
-        m, sigma_sq = m[ok], np.asarray(draws["sigma"], dtype=float).reshape(-1)[ok] ** 2
+        m, sigma_sq = m[ok], sigma[ok] ** 2
         if weights is None:
             mean, sig2 = m.mean(axis=0), float(np.mean(sigma_sq))
             cov = np.atleast_2d(np.cov(m, rowvar=False))
         else:
-            w = np.asarray(weights, dtype=float).reshape(-1)[ok]
-            w = w / w.sum()
+            w = weights[ok] / weights[ok].sum()
             mean, sig2 = w @ m, float(w @ sigma_sq)
             cov = np.atleast_2d(((m - mean) * w[:, None]).T @ (m - mean))
         delta_hat, v = slope_discrepancy(obs - mean, cov + np.diag(sig2 / n),

@@ -200,3 +200,26 @@ def test_drift_budget_compare_measures_agreement():
     assert out["median_abs_log_scale_ratio"] == pytest.approx(expected)
     assert compare(ref, ref) == {"median_abs_dz": 0.0, "max_abs_dz": 0.0, "widened": 3,
                                  "widened_agree": 1.0, "median_abs_log_scale_ratio": 0.0}
+
+
+def test_from_draws_weights_and_bad_weights():
+    """Drift.from_draws: weights on half the draws equal the unweighted estimate on that half
+    (up to the covariance's ddof); bad weights are refused with the expected count."""
+    curve = _curve(EARLY, 0.01, 3)
+    rng = np.random.default_rng(0)
+    s = 400
+    draws = {"a": np.full(s, 0.3), "log_b": np.log(6.0) + 0.02 * rng.standard_normal(s),
+             "c0": 0.2 + 0.01 * rng.standard_normal(s), "c": np.full((s, 1), 0.6),
+             "d": np.full((s, 1), 100.0), "f": np.full((s, 1), 0.2),
+             "sigma": np.full(s, 0.01)}
+    x_cut = float(X[14])
+    half = {k: v[: s // 2] for k, v in draws.items()}
+    w = np.r_[np.ones(s // 2), np.zeros(s // 2)]
+    weighted = Drift.from_draws(draws, "bnsl", "log", curve, x_cut, weights=w)
+    plain = Drift.from_draws(half, "bnsl", "log", curve, x_cut)
+    assert weighted.scored == plain.scored == int(np.sum(X > x_cut))
+    assert weighted.delta_hat == pytest.approx(plain.delta_hat, rel=0.02)
+    assert weighted.v == pytest.approx(plain.v, rel=0.02)
+    for bad in (np.ones(3), np.r_[-1.0, np.ones(s - 1)], np.zeros(s), np.full(s, np.nan)):
+        with pytest.raises(ValueError, match=f"expected {s} finite values"):
+            Drift.from_draws(draws, "bnsl", "log", curve, x_cut, weights=bad)
