@@ -144,3 +144,32 @@ def test_padding_leaves_the_likelihood_unchanged():
 def test_padded_length_buckets():
     assert [inference.padded_length(n) for n in (1, 8, 9, 14, 16, 17, 300)] == [
         8, 8, 16, 16, 16, 24, 304]
+
+
+def test_revisiting_time_rows_and_summary(many):
+    """benchmarks/revisiting_time.py: per-curve rows from real fits, and the summary's split
+    of the time between curves with saturated NUTS trees and the others."""
+    from benchmarks.revisiting_time import MAX_DEPTH, per_curve, summarize
+
+    rows = per_curve(["full", "short"], many, [3.0, 1.0])
+    assert [r["points"] for r in rows] == [14, 12]
+    for r, f in zip(rows, many, strict=True):
+        depth = f.data.sample_stats["tree_depth"].values
+        assert r["share_max_depth"] == pytest.approx(np.mean(depth >= MAX_DEPTH))
+        assert r["max_r_hat"] == f.diagnostics()["max_r_hat"]
+        assert r["mean_steps"] == pytest.approx(f.data.sample_stats["n_steps"].values.mean())
+
+    def row(s, share, r_hat):
+        return {"s": s, "share_max_depth": share, "max_r_hat": r_hat}
+
+    # the first row (compilation) is left out of every sum
+    synthetic = [row(30.0, 0.5, 1.0), row(10.0, 0.4, 1.2), row(2.0, 0.0, 1.005),
+                 row(4.0, 0.05, 1.001), row(6.0, 0.2, 1.002)]
+    out = summarize(synthetic, 0.1)
+    assert out["first_curve_s"] == 30.0 and out["other_curves_s"] == 22.0
+    assert out["saturated_curves"] == 2 and out["saturated_s"] == 16.0
+    assert out["saturated_share_of_time"] == pytest.approx(16.0 / 22.0)
+    assert out["curves_touching_max_depth"] == 3
+    assert out["median_s_saturated"] == 8.0 and out["median_s_other"] == 3.0
+    assert out["unsaturated_pace_s"] == pytest.approx(3.0 * 4)
+    assert (out["r_hat_le_1_01_saturated"], out["r_hat_le_1_01_other"]) == (1, 2)
