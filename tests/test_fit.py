@@ -6,6 +6,7 @@ below are reused so that each (model, number of points) compiles once per sessio
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import arviz as az
@@ -200,6 +201,41 @@ def test_linear_space_fit_recovers_negative_metric():
     p = fit.parameters()
     assert p.loc["a", "lo"] <= -2.0 <= p.loc["a", "hi"]
     assert p.loc["c0", "lo"] <= 0.5 <= p.loc["c0", "hi"]
+
+
+def test_saturated_trees_add_the_weak_break_advice(addition_fit, monkeypatch):
+    """Trees at the maximal depth in more than 10% of iterations: the r_hat warning (else the
+    ESS one) says the data pin a break weakly and names breaks='auto'; not below 10%, not
+    when r_hat and ESS are fine."""
+    depth = addition_fit.data["sample_stats"]["tree_depth"]
+    assert addition_fit.tree_depth_saturation() == pytest.approx(
+        float(np.mean(depth.values >= 10)))
+
+    def with_share(share):
+        values = np.full(depth.shape, 3, dtype=depth.dtype)
+        values.reshape(-1)[: int(round(share * values.size))] = 10
+        data = addition_fit.data.copy(deep=True)
+        data["sample_stats"]["tree_depth"] = depth.copy(data=values)
+        fit = dataclasses.replace(addition_fit, data=data)
+        assert fit.tree_depth_saturation() == pytest.approx(share)
+        return fit
+
+    good = {"max_r_hat": 1.002, "min_ess_bulk": 900.0, "divergences": 0}
+    for share, diag, advised in [
+        (0.3, {"max_r_hat": 1.2, "min_ess_bulk": 30.0, "divergences": 0}, [True, False]),
+        (0.3, {"max_r_hat": 1.005, "min_ess_bulk": 30.0, "divergences": 0}, [True]),
+        (0.05, {"max_r_hat": 1.2, "min_ess_bulk": 30.0, "divergences": 0}, [False, False]),
+        (0.3, good, []),
+    ]:
+        fit = with_share(share)
+        monkeypatch.setattr(fit, "diagnostics", lambda diag=diag: diag)
+        if advised:
+            with pytest.warns(bb.SamplingWarning):
+                messages = fit.check()
+        else:
+            messages = fit.check()
+        assert ["breaks='auto'" in m and "30%" in m and "breaks=0" in m
+                for m in messages] == advised, (share, diag, messages)
 
 
 def test_load_rejects_foreign_files(tmp_path):
