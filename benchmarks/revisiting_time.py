@@ -28,8 +28,6 @@ if __package__ in (None, ""):
 import bnsl_bayes as bb  # noqa: E402
 from benchmarks.speed import machine  # noqa: E402
 
-MAX_DEPTH = 10  # fit_many's default max_tree_depth
-
 
 def per_curve(names: list[str], fits: list[bb.Fit], seconds: list[float]) -> list[dict]:
     """One row per curve: name, points, seconds, mean leapfrog steps, share of iterations at
@@ -37,13 +35,12 @@ def per_curve(names: list[str], fits: list[bb.Fit], seconds: list[float]) -> lis
     rows = []
     for name, fit, s in zip(names, fits, seconds, strict=True):
         stats = fit.data["sample_stats"]
-        depth = np.asarray(stats["tree_depth"].values)
         rows.append({
             "curve": name,
             "points": int(fit.curve.fit_mask.sum()),
             "s": float(s),
             "mean_steps": float(np.mean(np.asarray(stats["n_steps"].values))),
-            "share_max_depth": float(np.mean(depth >= MAX_DEPTH)),
+            "share_max_depth": fit.tree_depth_saturation(),
             "max_r_hat": float(fit.diagnostics()["max_r_hat"]),
         })
     return rows
