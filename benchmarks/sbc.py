@@ -65,7 +65,9 @@ the per-seed sigma. The same check must fail. In the JSON, ``"pass"`` is the out
 uniformity check, so the negative control is expected to show ``"pass": false``.
 
 Usage: ``python benchmarks/sbc.py [--quick] [--forms bnsl-0,bnsl-1,bnsl-2] [--simulations N]
-[--json]``.
+[--budget quick|full|default] [--drift] [--seed S] [--json]``. Budgets (4 chains each): quick
+300 + 250, full 500 + 500, default 1000 + 1000 (``fit``'s own defaults, so the bands a user
+gets).
 """
 
 from __future__ import annotations
@@ -101,6 +103,9 @@ NEGATIVE_FORM = "bnsl-0"
 # of 8 there), all curves at once on a GPU; the draws do not depend on it.
 FULL = {"chains": 4, "warmup": 500, "samples": 500}
 QUICK = {"chains": 4, "warmup": 300, "samples": 250}
+# fit's and fit_many's own defaults: the bands a user gets without choosing a budget
+DEFAULT = {"chains": 4, "warmup": 1000, "samples": 1000}
+BUDGETS = {"quick": QUICK, "full": FULL, "default": DEFAULT}
 # Extrapolation distances past the last fit point, in units of the fit range's log-width
 # (u = 1 is the last fit point; u = 2 is x = 1e8 for the design 1..1e4).
 EXTRAPOLATION_U = (1.25, 1.5, 2.0, 3.0)
@@ -435,9 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--negative", type=int, default=None,
                     help="simulations of the negative control (default: as --simulations; "
                          "0 skips it)")
-    ap.add_argument("--budget", choices=["quick", "full"], default="full",
+    ap.add_argument("--budget", choices=sorted(BUDGETS), default="full",
                     help="sampler budget without --quick (quick: 4 x (300 + 250), as --quick; "
-                         "full: 4 x (500 + 500))")
+                         "full: 4 x (500 + 500); default: 4 x (1000 + 1000), fit's defaults)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--drift", action="store_true",
                     help="also the extrapolation coverage with the leave-future-out drift "
@@ -450,9 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         forms = [f.strip() for f in args.forms.split(",") if f.strip()]
         neg = args.simulations if args.negative is None else args.negative
-        budget = QUICK if args.budget == "quick" else FULL
-        res = run(forms, args.simulations, budget, neg, seed=args.seed, drift=args.drift)
-    res["budget"] = QUICK if args.quick or args.budget == "quick" else FULL
+        res = run(forms, args.simulations, BUDGETS[args.budget], neg, seed=args.seed,
+                  drift=args.drift)
+    res["budget"] = QUICK if args.quick else BUDGETS[args.budget]
     res["time_s"] = round(time.perf_counter() - t0, 1)
     res["machine"] = {"platform": platform.platform(), "python": platform.python_version(),
                       "cpus": os.cpu_count()}
