@@ -7,8 +7,8 @@ built three ways and each is lowered, compiled and run twice:
   (the layout before chains became sequential on a CPU);
 - ``vmap x1``: chains as vmap lanes, no batch vmap;
 - ``sequential``: chains one after the other (``lax.map``), the layout ``fit`` uses on a CPU;
-- ``fit``: the program ``fit`` runs (``inference._compiled``: on a CPU with several JAX devices
-  the chains and the mode search are sharded over them);
+- ``fit``: the programs ``fit`` runs (``inference._compiled``: the mode search and the chains,
+  each a jitted program; on a CPU with several JAX devices both are sharded over them);
 - ``fit, no mode search``: the same with ``init_starts=0`` (chains start at the prior centre),
   which shows what the multi-start BFGS mode search costs to trace and compile.
 
@@ -46,7 +46,8 @@ def measure(layout: str) -> dict:
         if layout.startswith("fit"):
             if layout == "fit, no mode search":
                 config = dataclasses.replace(config, init_starts=0)
-            fn = inference._compiled(spec, "log", 16, config, 1)
+            return measure_fit(layout, inference._compiled(spec, "log", 16, config, 1),
+                               keys, batch)
         elif layout == "vmap x2":
             fn = jax.jit(jax.vmap(inference._build(spec, "log", 16, config)))
         else:
@@ -64,6 +65,34 @@ def measure(layout: str) -> dict:
             t = time.perf_counter()
             jax.block_until_ready(compiled(k, batch))
             runs.append(time.perf_counter() - t)
+    return {"layout": layout, "trace_lower_s": trace_s, "compile_s": compile_s, "run_s": runs}
+
+
+def measure_fit(layout: str, sampler, keys, batch) -> dict:
+    """Trace, compile and run the programs ``fit`` runs: the mode search (when there is one)
+    and the chains, each a jitted program of its own."""
+    laplace, sample = sampler.programs
+    trace_s = compile_s = 0.0
+    compiled = []
+    for fn, args in ((laplace, (keys[0], batch)), (sample, None)):
+        if fn is None:
+            compiled.append(None)
+            continue
+        if args is None:  # the chains take the mode search's result
+            starts = None if compiled[0] is None else compiled[0](keys[0], batch)
+            args = (keys[0], batch, starts)
+        t = time.perf_counter()
+        lowered = fn.lower(*args)
+        trace_s += time.perf_counter() - t
+        t = time.perf_counter()
+        compiled.append(lowered.compile())
+        compile_s += time.perf_counter() - t
+    runs = []
+    for k in keys:
+        t = time.perf_counter()
+        starts = None if compiled[0] is None else compiled[0](k, batch)
+        jax.block_until_ready(compiled[1](k, batch, starts))
+        runs.append(time.perf_counter() - t)
     return {"layout": layout, "trace_lower_s": trace_s, "compile_s": compile_s, "run_s": runs}
 
 

@@ -257,11 +257,15 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
 
         starts = jax.vmap(make_start)(jax.random.split(key, config.init_starts))
 
-        def search(x0s):
-            res = jax.vmap(
-                lambda x0: minimize(objective, x0, method="BFGS", options={"maxiter": 500})
-            )(x0s)
+        def one_start(x0):
+            res = minimize(objective, x0, method="BFGS", options={"maxiter": 500})
             return res.fun, res.x, res.hess_inv
+
+        def search(x0s):
+            # As the chains: one start after the other on a CPU (vmapped BFGS iterates every
+            # lane until the slowest converges, and batching its nested loops slows tracing
+            # and compiling), vectorized lanes on an accelerator.
+            return jax.vmap(one_start)(x0s) if vectorized else lax.map(one_start, x0s)
 
         if shards > 1 and config.init_starts % shards == 0:
             # chains spread over devices: each device searches from its share of the starts
@@ -323,13 +327,20 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
         _, (zs, stats) = lax.scan(step, state, jnp.arange(total))
         return zs, stats
 
-    def run(key, data, chain_ids=None):
+    def laplace(key, data):
+        """The mode search of one curve: ``(mode, cov)``, from the first of the curve's three
+        subkeys (as :func:`run` splits them)."""
+        return find_mode(jax.random.split(key, 3)[0], data)
+
+    def run(key, data, chain_ids=None, start=None):
         """All chains of one curve, or (on a CPU) those in ``chain_ids``: every device of a
-        sharded call finds the same mode and starting points, then runs its own chains."""
+        sharded call finds the same mode and starting points, then runs its own chains.
+        ``start`` is the curve's ``laplace(key, data)`` when it was computed apart (None: here).
+        """
         _TRACES["count"] += 1  # Python side effect: runs once per trace, not per call
         k_mode, k_init, k_run = jax.random.split(key, 3)
         if config.init_starts > 0:
-            mode, cov = find_mode(k_mode, data)
+            mode, cov = find_mode(k_mode, data) if start is None else start
             chol = jnp.linalg.cholesky(cov)
             eps = jax.random.normal(k_init, (config.chains, dim))
             flat0 = mode + eps @ chol.T
@@ -358,41 +369,87 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
         values = jax.vmap(jax.vmap(constrain))(zs)
         return values, stats, warm_div
 
+    run.laplace = laplace
     return run
 
 
 @functools.lru_cache(maxsize=32)
 def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
               batch: int):
-    """The jitted sampler of ``batch`` curves of ``n_points`` (padded) points, cached.
+    """The sampler of ``batch`` curves of ``n_points`` (padded) points, cached: a function
+    ``(keys, data) -> (values, stats, warmup_divergences)`` of two jitted programs, the mode
+    search (:func:`_mode_program`) and the chains.
 
-    One curve is a batch of one: ``fit`` and ``fit_many`` run the same program, so the same
+    One curve is a batch of one: ``fit`` and ``fit_many`` run the same programs, so the same
     curve and seed give the same draws through either. On an accelerator the curves of a batch
     are vectorized lanes (``jax.vmap``); on a CPU they run one after the other in the compiled
     call (``lax.map``), as the chains of one device do (:func:`vectorize_chains`): no lane
     waits for another, tracing does not batch the sampler's loops, and the draws of a curve do
-    not depend on the batch size. With several CPU devices the program is a ``jax.shard_map``
-    over them: each device takes the whole batch and its share of every curve's chains.
+    not depend on the batch size. With several CPU devices each program is a ``jax.shard_map``
+    over them: each device takes the whole batch and its share of every curve's chains (and of
+    the mode search's starts).
     """
     vectorized = vectorize_chains()
     shards = 1 if vectorized else chain_shards(config.chains)
     run = _build(spec, space, n_points, config, vectorized=vectorized, shards=shards)
+    # the search depends on these settings only, so samplers that differ in the others share it
+    search = SamplerConfig(init_radius=config.init_radius, init_starts=config.init_starts)
+    laplace = None if config.init_starts == 0 else _mode_program(spec, space, n_points, search,
+                                                                   batch)
     if vectorized:
-        return jax.jit(jax.vmap(run))
+        sample = jax.jit(jax.vmap(lambda k, d, st: run(k, d, start=st)))
+    elif shards == 1:
+        sample = jax.jit(lambda keys, data, starts: lax.map(
+            lambda kds: run(kds[0], kds[1], start=kds[2]), (keys, data, starts)))
+    else:
+        # Chains spread over CPU devices: every device gets the whole batch and its share of
+        # the chain indices; outputs are gathered along the chain axis (batch, chain, ...).
+        mesh = _chain_mesh(shards)
+
+        def body(keys, data, starts, ids):
+            return lax.map(lambda kds: run(kds[0], kds[1], ids, kds[2]), (keys, data, starts))
+
+        sharded = jax.shard_map(body, mesh=mesh, in_specs=(P(), P(), P(), P("chain")),
+                                out_specs=P(None, "chain"), check_vma=False)
+        ids = jnp.arange(config.chains)
+        sample = jax.jit(lambda keys, data, starts: sharded(keys, data, starts, ids))
+
+    def sampler(keys, data):
+        starts = None if laplace is None else laplace(keys, data)
+        return sample(keys, data, starts)
+
+    sampler.programs = (laplace, sample)  # for benchmarks/trace_time.py
+    return sampler
+
+
+def _chain_mesh(shards: int) -> Mesh:
+    """The first ``shards`` CPU devices as a mesh with the axis ``"chain"``."""
+    return Mesh(np.array(jax.local_devices(backend="cpu")[:shards]), ("chain",))
+
+
+@functools.lru_cache(maxsize=32)
+def _mode_program(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
+                  batch: int):
+    """The jitted multi-start mode search of ``batch`` curves: ``(keys, data) -> (modes,
+    covariances)``, cached.
+
+    A program of its own, apart from the chains: its result, which places every chain, is then
+    the same whatever sampler follows (with or without the progress bar's callbacks), and its
+    compilation is shared by samplers whose settings differ only in what the search ignores.
+    """
+    vectorized = vectorize_chains()
+    # the starts are shared out over the CPU devices as chains are: as many devices as divide
+    # their number
+    shards = 1 if vectorized else chain_shards(config.init_starts)
+    run = _build(spec, space, n_points, config, vectorized=vectorized, shards=shards)
+    if vectorized:
+        return jax.jit(jax.vmap(run.laplace))
     if shards == 1:
-        return jax.jit(lambda keys, data: lax.map(lambda kd: run(*kd), (keys, data)))
-
-    # Chains spread over CPU devices: every device gets the whole batch and its share of the
-    # chain indices; outputs are gathered along the chain axis (axis 1: batch, chain, ...).
-    mesh = Mesh(np.array(jax.local_devices(backend="cpu")[:shards]), ("chain",))
-
-    def body(keys, data, ids):
-        return lax.map(lambda kd: run(kd[0], kd[1], ids), (keys, data))
-
-    sharded = jax.shard_map(body, mesh=mesh, in_specs=(P(), P(), P("chain")),
-                            out_specs=P(None, "chain"), check_vma=False)
-    ids = jnp.arange(config.chains)
-    return jax.jit(lambda keys, data: sharded(keys, data, ids))
+        return jax.jit(lambda keys, data: lax.map(lambda kd: run.laplace(*kd), (keys, data)))
+    sharded = jax.shard_map(
+        lambda keys, data: lax.map(lambda kd: run.laplace(*kd), (keys, data)),
+        mesh=_chain_mesh(shards), in_specs=(P(), P()), out_specs=P(), check_vma=False)
+    return jax.jit(sharded)
 
 
 def run_nuts_batch(
