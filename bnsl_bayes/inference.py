@@ -1,16 +1,18 @@
 """NUTS on the standardized model, compiled once per shape and reused across curves.
 
 ``numpyro.infer.MCMC`` traces and compiles its sampler again on every ``run()`` (seconds per
-curve). Here the whole run (initialization, warmup with step-size and mass-matrix adaptation,
-sampling, and the map to constrained values) is one ``jax.jit`` function of (PRNG key, initial
-points, data), built from NumPyro's functional NUTS (``numpyro.infer.hmc.hmc``) with the model's
-potential taking the data as an argument, mapped over a batch of curves (vectorized lanes on an
-accelerator, one after the other on a CPU: :func:`vectorize_chains`). On a CPU with one JAX
-device per core (:mod:`.cores`) the chains of each curve are spread over the devices
-(:func:`chain_shards`), so the cores run chains side by side. Curves are padded with
-masked points to :func:`padded_length`, and the program is cached per (spec, noise space, padded
-length, batch size, sampler settings): a second curve or batch of the same shape runs without
-compiling, and one curve (``fit``) is a batch of one of the same program as ``fit_many``.
+curve). Here a run is two ``jax.jit`` programs of (PRNG key, data): the multi-start mode search
+that places the chains and seeds the mass matrix (:func:`_mode_program`), then the chains
+(warmup with step-size and mass-matrix adaptation, sampling, and the map to constrained
+values), built from NumPyro's functional NUTS (``numpyro.infer.hmc.hmc``) with the model's
+potential taking the data as an argument. Both are mapped over a batch of curves (vectorized
+lanes on an accelerator, one after the other on a CPU: :func:`vectorize_chains`). On a CPU
+with one JAX device per core (:mod:`.cores`) the chains of each curve are spread over the
+devices (:func:`chain_shards`), so the cores run chains side by side. Curves are padded with
+masked points to :func:`padded_length`, and the programs are cached per (spec, noise space,
+padded length, batch size, sampler settings): a second curve or batch of the same shape runs
+without compiling, and one curve (``fit``) is a batch of one of the same programs as
+``fit_many``.
 """
 
 from __future__ import annotations
@@ -147,7 +149,7 @@ def _tick(done, total) -> None:
 
 
 def trace_count() -> int:
-    """How many times a sampler has been traced (compiled) in this process.
+    """How many times a sampler or a mode search has been traced (compiled) in this process.
 
     A fit of a new curve of an already seen shape must not raise it; tests use this to prove
     that compiled samplers are reused.
@@ -198,6 +200,27 @@ def chain_shards(chains: int) -> int:
     return max(d for d in range(1, min(n, chains) + 1) if chains % d == 0)
 
 
+def _model_functions(model, dummy: ModelData):
+    """NumPyro's ``initialize_model(..., dynamic_args=True)`` of ``model`` on ``dummy`` data,
+    run while tracing, not eagerly.
+
+    Eagerly, its search for a valid initial point runs the model and its gradient one
+    operation at a time, each compiled on its own: about 5 s per program on 2 cores, which
+    JAX's persistent cache does not keep (each compile is below its time threshold). Only the
+    potential and postprocessing functions and the sites of the trace are used here, none of
+    its values.
+    """
+    out = []
+
+    def init():
+        out.append(initialize_model(jax.random.PRNGKey(0), model, model_args=(dummy,),
+                                    dynamic_args=True))
+        return jnp.zeros(())
+
+    jax.make_jaxpr(init)()
+    return out[0]
+
+
 def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
            vectorized: bool = True, shards: int = 1):
     """The (unjitted) run ``(key, data[, chain_ids]) -> (values, stats, warmup_divergences)``
@@ -215,9 +238,7 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
     dummy = ModelData(jnp.linspace(0.0, 1.0, n_points), zeros, ones, zeros, zeros, ones)
     if form.needs_refs:
         dummy = dummy._replace(log_x_width=jnp.asarray(1.0), y_zero=jnp.asarray(-1.0))
-    _, potential_gen, postprocess_gen, trace = initialize_model(
-        jax.random.PRNGKey(0), model, model_args=(dummy,), dynamic_args=True
-    )
+    _, potential_gen, postprocess_gen, trace = _model_functions(model, dummy)
     latent = {
         k: site for k, site in trace.items()
         if site["type"] == "sample" and not site["is_observed"]
@@ -330,6 +351,7 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
     def laplace(key, data):
         """The mode search of one curve: ``(mode, cov)``, from the first of the curve's three
         subkeys (as :func:`run` splits them)."""
+        _TRACES["count"] += 1
         return find_mode(jax.random.split(key, 3)[0], data)
 
     def run(key, data, chain_ids=None, start=None):

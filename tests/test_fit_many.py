@@ -67,6 +67,16 @@ def test_fit_many_keeps_each_curve(many):
     assert many[1].data.log_likelihood["y"].shape[-1] == 12
 
 
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="a batch of one matches fit_many's "
+                    "batch on a CPU only")
+def test_mode_search_is_shared_by_samplers_of_other_budgets(many):
+    """The mode search is a program of its own, keyed on the settings it uses: a fit of the
+    same shape with another budget compiles its chains only."""
+    before = inference.trace_count()
+    bb.fit(_curves()[0], seed=5, chains=4, warmup=5, samples=5, check=False)
+    assert inference.trace_count() == before + 1
+
+
 def test_no_recompilation_for_same_shape(many):
     before = inference.trace_count()
     rng = np.random.default_rng(9)
