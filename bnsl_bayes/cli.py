@@ -955,9 +955,10 @@ def build_parser() -> argparse.ArgumentParser:
             f"  {PROG} fit dataset:four_digit_addition --plot fit.png\n"
             f"  {PROG} fit dataset:revisiting/IC/bird_5/MiX/B/16 --json\n"
             f"  {PROG} fit runs.csv --x params --y loss --seeds n --fit-upto 1e9 --out fit.nc\n"
-            "\nSampling is one compiled call: the first fit of a model shape (model, noise\n"
-            "space, number of fit points, sampler settings) compiles first. JAX's own\n"
-            "JAX_COMPILATION_CACHE_DIR shortens this across runs."
+            "\nSampling is compiled: the first fit of a model shape (model, noise space,\n"
+            "number of fit points, sampler settings) compiles its programs (mode search,\n"
+            "chains) first. They are kept in $XDG_CACHE_HOME/bnsl-bayes/jax (default\n"
+            "~/.cache) for later runs."
         ),
     )
     p.add_argument("data", metavar="DATA", help="CSV path, '-' (stdin) or dataset:NAME")

@@ -241,8 +241,9 @@ def fit_many(
 ) -> list[Fit]:
     """Fit one BNSL form to many curves with one compiled sampler.
 
-    Curves are padded (with masked points) to a common length and the chains of all curves
-    of a batch run vectorized in one compiled call, compiled once per (form, noise space,
+    Curves are padded (with masked points) to a common length and each batch of curves runs
+    through two compiled programs, the mode search and the chains (vectorized on an
+    accelerator, one curve after the other on a CPU), compiled once per (form, noise space,
     padded length, batch size, sampler settings) and reused across calls. Curve ``i`` is
     fitted with seed ``seed + i``: ``fit_many(curves, seed=s)[i]`` draws the same posterior as
     ``fit(curves[i], seed=s + i)``.
@@ -315,7 +316,7 @@ def _fit_curves(
     t0: float | None = None,
 ) -> list[Fit]:
     """The body of :func:`fit_many` with one seed per curve (validated settings): the curves
-    are checked, grouped by noise space and sampled in batches of one compiled program."""
+    are checked, grouped by noise space and sampled in batches through one compiled sampler."""
     t0 = time.perf_counter() if t0 is None else t0
     prepared = []
     for i, curve in enumerate(items):
