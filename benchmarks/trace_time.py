@@ -73,25 +73,25 @@ def measure_fit(layout: str, sampler, keys, batch) -> dict:
     and the chains, each a jitted program of its own."""
     laplace, sample = sampler.programs
     trace_s = compile_s = 0.0
-    compiled = []
-    for fn, args in ((laplace, (keys[0], batch)), (sample, None)):
-        if fn is None:
-            compiled.append(None)
-            continue
-        if args is None:  # the chains take the mode search's result
-            starts = None if compiled[0] is None else compiled[0](keys[0], batch)
-            args = (keys[0], batch, starts)
+
+    def lower_and_compile(fn, *args):
+        nonlocal trace_s, compile_s
         t = time.perf_counter()
         lowered = fn.lower(*args)
         trace_s += time.perf_counter() - t
         t = time.perf_counter()
-        compiled.append(lowered.compile())
+        out = lowered.compile()
         compile_s += time.perf_counter() - t
+        return out
+
+    search = None if laplace is None else lower_and_compile(laplace, keys[0], batch)
+    starts = None if search is None else search(keys[0], batch)
+    chains = lower_and_compile(sample, keys[0], batch, starts)
     runs = []
     for k in keys:
         t = time.perf_counter()
-        starts = None if compiled[0] is None else compiled[0](k, batch)
-        jax.block_until_ready(compiled[1](k, batch, starts))
+        starts = None if search is None else search(k, batch)
+        jax.block_until_ready(chains(k, batch, starts))
         runs.append(time.perf_counter() - t)
     return {"layout": layout, "trace_lower_s": trace_s, "compile_s": compile_s, "run_s": runs}
 

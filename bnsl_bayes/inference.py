@@ -418,20 +418,16 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
     search = SamplerConfig(init_radius=config.init_radius, init_starts=config.init_starts)
     laplace = None if config.init_starts == 0 else _mode_program(spec, space, n_points, search,
                                                                    batch)
-    if vectorized:
-        sample = jax.jit(jax.vmap(lambda k, d, st: run(k, d, start=st)))
-    elif shards == 1:
-        sample = jax.jit(lambda keys, data, starts: lax.map(
-            lambda kds: run(kds[0], kds[1], start=kds[2]), (keys, data, starts)))
+    if shards == 1:
+        sample = jax.jit(_over_batch(lambda k, d, st: run(k, d, start=st), vectorized))
     else:
         # Chains spread over CPU devices: every device gets the whole batch and its share of
         # the chain indices; outputs are gathered along the chain axis (batch, chain, ...).
-        mesh = _chain_mesh(shards)
-
         def body(keys, data, starts, ids):
-            return lax.map(lambda kds: run(kds[0], kds[1], ids, kds[2]), (keys, data, starts))
+            return _over_batch(lambda k, d, st: run(k, d, ids, st), False)(keys, data, starts)
 
-        sharded = jax.shard_map(body, mesh=mesh, in_specs=(P(), P(), P(), P("chain")),
+        sharded = jax.shard_map(body, mesh=_chain_mesh(shards),
+                                in_specs=(P(), P(), P(), P("chain")),
                                 out_specs=P(None, "chain"), check_vma=False)
         ids = jnp.arange(config.chains)
         sample = jax.jit(lambda keys, data, starts: sharded(keys, data, starts, ids))
@@ -442,6 +438,14 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
 
     sampler.programs = (laplace, sample)  # for benchmarks/trace_time.py
     return sampler
+
+
+def _over_batch(fn, vectorized: bool):
+    """``fn`` of one curve's arguments mapped over a batch of curves: vectorized lanes
+    (``jax.vmap``) or one curve after the other (``lax.map``)."""
+    if vectorized:
+        return jax.vmap(fn)
+    return lambda *args: lax.map(lambda one: fn(*one), args)
 
 
 def _chain_mesh(shards: int) -> Mesh:
@@ -464,14 +468,11 @@ def _mode_program(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sam
     # their number
     shards = 1 if vectorized else chain_shards(config.init_starts)
     run = _build(spec, space, n_points, config, vectorized=vectorized, shards=shards)
-    if vectorized:
-        return jax.jit(jax.vmap(run.laplace))
-    if shards == 1:
-        return jax.jit(lambda keys, data: lax.map(lambda kd: run.laplace(*kd), (keys, data)))
-    sharded = jax.shard_map(
-        lambda keys, data: lax.map(lambda kd: run.laplace(*kd), (keys, data)),
-        mesh=_chain_mesh(shards), in_specs=(P(), P()), out_specs=P(), check_vma=False)
-    return jax.jit(sharded)
+    search = _over_batch(run.laplace, vectorized)
+    if shards > 1:
+        search = jax.shard_map(search, mesh=_chain_mesh(shards), in_specs=(P(), P()),
+                               out_specs=P(), check_vma=False)
+    return jax.jit(search)
 
 
 def run_nuts_batch(
