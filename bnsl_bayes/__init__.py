@@ -9,9 +9,9 @@ The public API::
     result.data                            # ArviZ DataTree
 """
 
-# First, before anything starts JAX's CPU backend: importing .cores asks JAX for one device
-# per core, so the chains of a fit run side by side (BNSL_BAYES_CPU_DEVICES=1 turns it off).
-from .cores import use_cpu_cores  # noqa: I001
+# First, before anything starts JAX's CPU backend: importing .sampling.devices asks JAX for one
+# device per core, so the chains of a fit run side by side (BNSL_BAYES_CPU_DEVICES=1 turns it off).
+from .sampling.devices import use_cpu_cores  # noqa: I001
 
 # NumPyro next: importing arviz before numpyro.distributions leaves the attribute
 # numpyro.distributions.distribution unset (numpyro 0.22, arviz 1.3), which numpyro itself uses.
@@ -19,12 +19,15 @@ import numpyro  # noqa: F401, I001
 
 from . import datasets
 from .compare import compare
-from .compile_cache import use_compile_cache
+from .sampling.devices import use_compile_cache
 from .data import Curve, DataError
-from .drift import Drift, calibrate_drift, calibrate_drifts
+from .calibrate import calibrate_drift, calibrate_drifts
+from .drift import Drift
 from .fitting import fit, fit_many
 from .law import bnsl
-from .result import Fit, MisfitWarning, SamplingWarning, load
+from .fileformat import load
+from .result import Fit, MisfitWarning, SamplingWarning
+from .sampling.nuts import SamplerConfig
 from .seeds import seeds_study
 from .spec import ModelSpec, SpecError, available_models, load_spec
 
@@ -35,6 +38,7 @@ __all__ = [
     "Fit",
     "ModelSpec",
     "MisfitWarning",
+    "SamplerConfig",
     "SamplingWarning",
     "SpecError",
     "available_models",

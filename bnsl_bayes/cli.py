@@ -861,7 +861,7 @@ def _name_list(text: str) -> list[str]:
 def _cmd_compare(args: argparse.Namespace) -> int:
     import bnsl_bayes as bb
 
-    from .compare import COLUMNS, LOOWarning
+    from .loo import COLUMNS, LOOWarning
 
     curve = _load_curve(args)
     options = {k: getattr(args, k)
@@ -1061,7 +1061,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help, --version (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     # compiled samplers kept between commands (speed only; skipped if the folder is unwritable)
-    from .compile_cache import use_compile_cache
+    from .sampling.devices import use_compile_cache
 
     use_compile_cache(quiet=True)
     try:

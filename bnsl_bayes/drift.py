@@ -30,21 +30,15 @@ band widen; the median moves little (the slope errors are symmetric about 0).
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .bands import curve_draws
 from .data import Curve, DataError
-from .predict import curve_draws
 
-if TYPE_CHECKING:
-    from .result import Fit
-
-__all__ = ["Drift", "apply_drift", "calibrate_drift", "calibrate_drifts", "lfo_curve",
+__all__ = ["Drift", "apply_drift", "lfo_curve",
            "slope_discrepancy"]
 
 #: Share of the fit points' log-x range the leave-future-out refit keeps by default.
@@ -170,20 +164,6 @@ class Drift:
         return {**asdict(self), "z": self.z, "scale": self.scale}
 
     @classmethod
-    def from_lfo(cls, lfo_fit: Fit, curve: Curve) -> Drift:
-        """The drift from a refit on the points up to a cut (:func:`lfo_curve`).
-
-        Parameters
-        ----------
-        lfo_fit : Fit
-            The fit of ``lfo_curve(curve, ...)``.
-        curve : Curve
-            The curve of the full fit: its fit points past the refit's last fit x are scored.
-        """
-        x_cut = float(lfo_fit.curve.x[lfo_fit.curve.fit_mask].max())
-        return cls.from_draws(lfo_fit.draws(), lfo_fit.spec.form, lfo_fit.space, curve, x_cut)
-
-    @classmethod
     def from_draws(cls, draws: dict[str, np.ndarray], form: str, space: str, curve: Curve,
                    x_cut: float, weights: np.ndarray | None = None) -> Drift:
         """The drift from posterior draws standing for a fit on the points up to ``x_cut``.
@@ -283,102 +263,3 @@ def apply_drift(mu: np.ndarray, x: np.ndarray, x_last: float, drift: Drift, spac
             # clipped so a far Cauchy draw gives a huge but finite value, never inf or nan
             return np.exp(np.clip(np.log(mu) + shift, -700.0, 700.0))
     return mu + shift
-
-
-def calibrate_drift(fit: Fit, *, cut: float = DEFAULT_CUT, seed: int | None = None,
-                    warmup: int | None = None, samples: int | None = None) -> Drift:
-    """Refit ``fit``'s form on its fit points up to ``cut`` and measure the drift.
-
-    The refit uses the same model, noise space and sampler settings as ``fit``. Pass the result
-    to :meth:`Fit.predict <bnsl_bayes.result.Fit.predict>` (``drift=``) for bands that widen
-    past the data by as much as the law strayed inside it.
-
-    Parameters
-    ----------
-    fit : Fit
-        A fit of a curve with at least one more fit point than the law has parameters.
-    cut : float
-        Share of the fit points' log-x range the refit keeps (see :func:`lfo_curve`).
-    seed : int, optional
-        Seed of the refit (default: the fit's own seed).
-    warmup, samples : int, optional
-        Budget of the refit per chain (default: the fit's own). The drift needs only the mean
-        and covariance of the refit's predictions at the scored points.
-
-    Returns
-    -------
-    Drift
-    """
-    return calibrate_drifts([fit], cut=cut, seeds=None if seed is None else [seed],
-                            warmup=warmup, samples=samples)[0]
-
-
-def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
-                     seeds: Sequence[int] | None = None, warmup: int | None = None,
-                     samples: int | None = None, batch_size: int | None = None) -> list[Drift]:
-    """:func:`calibrate_drift` for many fits, the refits batched as in :func:`~bnsl_bayes.fit_many`.
-
-    Fits that share a model and sampler settings (all of one ``fit_many`` call) are refitted
-    by one compiled sampler; refit ``i`` uses ``seeds[i]`` (default: fit ``i``'s own seed), so
-    each drift equals what :func:`calibrate_drift` gives for that fit alone.
-
-    Parameters
-    ----------
-    fits : sequence of Fit
-        The fits, each with at least one more fit point than its law has parameters.
-    cut : float
-        Share of the fit points' log-x range the refits keep (see :func:`lfo_curve`).
-    seeds : sequence of int, optional
-        Seed of each refit.
-    warmup, samples : int, optional
-        Budget of the refits per chain (default: each fit's own). On the 93 curves of the
-        extrapolation benchmark, refits of 4 x (300 + 300) gave drifts within a median 0.12 of
-        z and 6% of the scale of those at 4 x (1000 + 1000), in a third of the time
-        (``benchmarks/drift_budget.py``).
-    batch_size : int, optional
-        Curves per compiled call (see :func:`~bnsl_bayes.fit_many`).
-
-    Returns
-    -------
-    list of Drift
-        One per fit, in order.
-
-    Raises
-    ------
-    DataError
-        A fit with too few points to cut, named by its position.
-    """
-    from .fitting import _fit_curves
-    from .inference import SamplerConfig
-    from .result import Fit
-
-    fits = list(fits)
-    for i, f in enumerate(fits):
-        if not isinstance(f, Fit):
-            raise ValueError(f"fits[{i}] is a {type(f).__name__}: expected a Fit (from "
-                             f"bnsl_bayes.fit, fit_many or load)")
-    seeds = [f.seed for f in fits] if seeds is None else [int(s) for s in seeds]
-    if len(seeds) != len(fits):
-        raise ValueError(f"{len(fits)} fits but {len(seeds)} seeds: give one seed per fit")
-    cut_curves = []
-    for i, f in enumerate(fits):
-        try:
-            cut_curves.append(lfo_curve(f.curve, f.spec.n_law_params, cut))
-        except DataError as err:
-            label = f"fits[{i}]" + (f" ({f.curve.name!r})" if f.curve.name else "")
-            raise DataError(f"{label}: {err}") from None
-    # one batch per (model, sampler settings, noise space)
-    groups: dict[tuple, list[int]] = {}
-    for i, f in enumerate(fits):
-        key = (f.spec, str(f.data.attrs.get("sampler", "{}")), f.space)
-        groups.setdefault(key, []).append(i)
-    out: list[Drift | None] = [None] * len(fits)
-    for (spec, settings, space), idx in groups.items():
-        budget = {k: v for k, v in (("warmup", warmup), ("samples", samples)) if v is not None}
-        config = SamplerConfig(**{**json.loads(settings), **budget})
-        config.validate()
-        refits = _fit_curves([cut_curves[i] for i in idx], spec, config, space,
-                             [seeds[i] for i in idx], batch_size=batch_size, check=False)
-        for i, refit in zip(idx, refits, strict=True):
-            out[i] = Drift.from_lfo(refit, fits[i].curve)
-    return out

@@ -5,37 +5,34 @@ All checks on the input run here, before any JAX code is traced.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Iterable, Mapping
-from importlib.metadata import PackageNotFoundError, version
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from os import PathLike
+from typing import Any
 
-import arviz as az
 import numpy as np
-import xarray as xr
 from numpy.typing import ArrayLike
 
 from .data import Curve, DataError, NoiseSpace
-from .distributed import check_ray_address, run_batches_on_ray
+from .fileformat import build_datatree, json_attr
 from .forms import get_form
-from .inference import SamplerConfig, run_nuts, run_nuts_batch
-from .model import ModelData, Scaling, draw_noise
-from .predict import curve_draws, predictive_draws
-from .progress import Bar
-from .result import FORMAT_VERSION, Fit, json_attr
+from .loo import Comparison, LOOWarning, loo_table
+from .result import Fit
+from .sampling.nuts import SamplerConfig, run_nuts, run_nuts_batch
+from .sampling.progress import Bar
+from .sampling.ray_backend import check_ray_address, run_batches_on_ray
 from .spec import ModelSpec, SpecError, load_spec
+from .standardize import ModelData, Scaling
 
-__all__ = ["fit", "fit_many", "resolve_model"]
+__all__ = ["AUTO_BREAKS", "fit", "fit_auto", "fit_many", "fit_models", "resolve_model"]
+
+#: The numbers of breaks ``breaks="auto"`` chooses from (the bundled models bnsl-0 .. bnsl-3).
+AUTO_BREAKS = (0, 1, 2, 3)
 
 #: Seeds are the int64 of JAX's PRNG keys.
 MAX_SEED = 2**63
-
-
-def _package_version() -> str:
-    try:
-        return version("bnsl-bayes")
-    except PackageNotFoundError:  # pragma: no cover - source tree without install
-        return "unknown"
 
 
 def resolve_model(breaks: int | None, model: str | PathLike | ModelSpec | None) -> ModelSpec:
@@ -76,7 +73,7 @@ def resolve_model(breaks: int | None, model: str | PathLike | ModelSpec | None) 
     return spec
 
 
-def _as_curve(curve_or_x, y, seeds, std) -> Curve:
+def as_curve(curve_or_x, y, seeds, std) -> Curve:
     if isinstance(curve_or_x, Curve):
         if y is not None or seeds is not None or std is not None:
             raise DataError("give either a Curve or arrays x, y (and seeds, std), not both")
@@ -121,7 +118,7 @@ def fit(
     breaks : int, optional
         Number of breaks: selects the bundled model ``bnsl-{breaks}`` (0 to 3; default 1). With
         ``model`` it may be left out, or must equal the model's own number. ``"auto"``: fit 0 to
-        3 breaks and return the best by PSIS-LOO (:func:`bnsl_bayes.compare.fit_auto`).
+        3 breaks and return the best by PSIS-LOO (:func:`fit_auto`).
     model : str, path or ModelSpec, optional
         A bundled model name (``"bnsl-1"``) or the path of a TOML specification.
     space : {"log", "linear"}, optional
@@ -159,28 +156,27 @@ def fit(
         Bad sampler settings.
     """
     if isinstance(breaks, str) and breaks == "auto":  # 0-3 breaks, the best by PSIS-LOO
-        from .compare import fit_auto
-
         return fit_auto(curve_or_x, y, seeds=seeds, std=std, model=model, check=check,
                         space=space, seed=seed, chains=chains, warmup=warmup, samples=samples,
                         target_accept=target_accept, max_tree_depth=max_tree_depth,
                         dense_mass=dense_mass, progress=progress)
     t0 = time.perf_counter()
-    curve = _as_curve(curve_or_x, y, seeds, std)
-    spec, config = _settings(breaks, model, seed, chains, warmup, samples, target_accept,
+    curve = as_curve(curve_or_x, y, seeds, std)
+    spec, config = settings(breaks, model, seed, chains, warmup, samples, target_accept,
                              max_tree_depth, dense_mass, progress)
-    space, scaling, mdata = _prepare(curve, spec, space)
+    space, scaling, mdata = prepare(curve, spec, space)
     values, stats, warm_div = run_nuts(spec, space, mdata, config, int(seed))
-    result = _finish(values, stats, warm_div, spec=spec, config=config, scaling=scaling,
+    result = finish(values, stats, warm_div, spec=spec, config=config, scaling=scaling,
                      curve=curve, mdata=mdata, seed=int(seed), time_s=time.perf_counter() - t0)
     if check:
         result.check(stacklevel=2)
     return result
 
 
-def _settings(breaks, model, seed, chains, warmup, samples, target_accept, max_tree_depth,
-              dense_mass, progress=False) -> tuple[ModelSpec, SamplerConfig]:
-    """The model and sampler settings of a fit, validated."""
+def settings(breaks, model, seed, chains=4, warmup=1000, samples=1000, target_accept=0.95,
+             max_tree_depth=10, dense_mass=True, progress=False
+             ) -> tuple[ModelSpec, SamplerConfig]:
+    """The model and sampler settings of a fit, validated (defaults: those of :func:`fit`)."""
     spec = resolve_model(1 if breaks is None and model is None else breaks, model)
     if (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
             or seed >= MAX_SEED):
@@ -193,7 +189,7 @@ def _settings(breaks, model, seed, chains, warmup, samples, target_accept, max_t
     return spec, config
 
 
-def _prepare(curve: Curve, spec: ModelSpec,
+def prepare(curve: Curve, spec: ModelSpec,
              space: NoiseSpace | None) -> tuple[NoiseSpace, Scaling, ModelData]:
     """Noise space, standardization and model arrays of one curve, after its checks."""
     if space is None:
@@ -207,7 +203,7 @@ def _prepare(curve: Curve, spec: ModelSpec,
     return space, scaling, ModelData.from_curve(curve, scaling, refs=form.needs_refs)
 
 
-def _finish(values, stats, warm_div, *, spec, config, scaling, curve, mdata, seed,
+def finish(values, stats, warm_div, *, spec, config, scaling, curve, mdata, seed,
             time_s) -> Fit:
     """The Fit of one sampled curve."""
     dt = build_datatree(values, stats, spec=spec, scaling=scaling, curve=curve, mdata=mdata,
@@ -259,7 +255,7 @@ def fit_many(
         Seed of the first curve; curve ``i`` uses ``seed + i``.
     batch_size : int, optional
         Curves per compiled call (default: one on a CPU, all curves of a noise space on a GPU;
-        see :func:`~bnsl_bayes.inference.default_batch`). On an accelerator a vectorized NUTS
+        see :func:`~bnsl_bayes.sampling.nuts.default_batch`). On an accelerator a vectorized NUTS
         step lasts as long as the deepest tree of its batch; on a CPU the curves of a batch run
         one after the other. The draws do not depend on it.
     ray_address : str, optional
@@ -287,7 +283,7 @@ def fit_many(
     """
     t0 = time.perf_counter()
     items = list(curves.values()) if isinstance(curves, Mapping) else list(curves)
-    spec, config = _settings(breaks, model, seed, chains, warmup, samples, target_accept,
+    spec, config = settings(breaks, model, seed, chains, warmup, samples, target_accept,
                              max_tree_depth, dense_mass)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
             batch_size, int | np.integer) or batch_size < 1):
@@ -297,12 +293,12 @@ def fit_many(
                          f"give a smaller seed")
     if ray_address is not None:
         check_ray_address(ray_address)
-    return _fit_curves(items, spec, config, space, [int(seed) + i for i in range(len(items))],
+    return fit_curves(items, spec, config, space, [int(seed) + i for i in range(len(items))],
                        batch_size=batch_size, ray_address=ray_address, progress=progress,
                        check=check, t0=t0)
 
 
-def _fit_curves(
+def fit_curves(
     items: list[Curve],
     spec: ModelSpec,
     config: SamplerConfig,
@@ -324,7 +320,7 @@ def _fit_curves(
             raise DataError(f"curves[{i}] is a {type(curve).__name__}: expected a Curve "
                             f"(build one with Curve.from_arrays or Curve.from_csv)")
         try:
-            prepared.append(_prepare(curve, spec, space))
+            prepared.append(prepare(curve, spec, space))
         except DataError as err:
             label = f"curves[{i}]" + (f" ({curve.name!r})" if curve.name else "")
             raise type(err)(f"{label}: {err}") from None
@@ -360,7 +356,7 @@ def _fit_curves(
         elapsed = (time.perf_counter() - t0) / len(items)
         for i, (values, stats, warm_div) in zip(idx, runs, strict=True):
             _, scaling, mdata = prepared[i]
-            results[i] = _finish(values, stats, warm_div, spec=spec, config=config,
+            results[i] = finish(values, stats, warm_div, spec=spec, config=config,
                                  scaling=scaling, curve=items[i], mdata=mdata,
                                  seed=int(seeds[i]), time_s=elapsed)
     if check:
@@ -369,84 +365,106 @@ def _fit_curves(
     return results
 
 
-def build_datatree(
-    values: dict[str, np.ndarray],
-    stats: dict[str, np.ndarray],
-    *,
-    spec: ModelSpec,
-    scaling: Scaling,
-    curve: Curve,
-    mdata: ModelData,
-    seed: int,
-) -> xr.DataTree:
-    """The ArviZ DataTree of a run: user-unit posterior, pointwise log likelihood, PPC, data.
+def fit_models(curve: Curve, specs: Sequence[ModelSpec], *, space: NoiseSpace | None = None,
+               seed: int = 0, check: bool = True, **sampler: Any) -> dict[str, Fit]:
+    """Fit each specification to one curve with the same seed and sampler settings.
 
-    The noise sd ``sigma`` (integrated out during sampling) is drawn here from its exact
-    conditional posterior given each curve.
+    Every setting and every form's data check runs before the first sample, so a bad one is
+    reported before minutes of sampling. ``sampler`` takes the keywords of :func:`fit`
+    (``chains``, ``warmup``, ``samples``, ``target_accept``, ``max_tree_depth``,
+    ``dense_mass``, ``progress``).
+
+    Returns
+    -------
+    dict of str to Fit
+        By model name, in the order of ``specs``.
     """
-    form = get_form(spec.form)
-    params = form.user_params(values, scaling, spec)
-    chains, draws = np.shape(values["level"])[:2]
-    m = curve.fit_mask
-    x, y, n = curve.x[m], curve.y[m], curve.seeds[m]
-    flat = {k: v.reshape((chains * draws,) + v.shape[2:]) for k, v in params.items()}
-    mu = curve_draws(flat, x, spec.form)
-    if scaling.space == "log":
-        resid = np.log(y)[None, :] - np.log(mu)
-        unit = 1.0
-    else:
-        resid = (y[None, :] - mu) / scaling.y_scale
-        unit = scaling.y_scale
-    rng = np.random.default_rng([seed, 0])
-    flat["sigma"] = unit * draw_noise(resid, mdata, spec, rng)
-    params["sigma"] = flat["sigma"].reshape(chains, draws)
-    sd = flat["sigma"][:, None] / np.sqrt(n)[None, :]
-    if scaling.space == "log":
-        z = (np.log(y)[None, :] - np.log(mu)) / sd
-        loglik = -0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi) - np.log(y)[None, :]
-    else:
-        z = (y[None, :] - mu) / sd
-        loglik = -0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
-    y_rep = predictive_draws(mu, flat["sigma"], scaling.space, n, rng)
-    shape = (chains, draws, len(x))
-    names, var_dims = form.posterior_vars(spec.breaks)
-    scalar = [k for k in names if k not in var_dims]
-    posterior = {k: params[k] for k in scalar + ["sigma"]}
-    posterior.update({k: params[k] for k in names if k in var_dims})
-    dims = {"y": ["point"], "x": ["point"], "seeds": ["point"], "std": ["point"], **var_dims}
-    attrs = {
-        "/": {
-            "bnsl_bayes_format": FORMAT_VERSION,
-            "bnsl_bayes_version": _package_version(),
-            "model": spec.name,
-            "breaks": spec.breaks,
-            "space": scaling.space,
-            "seed": seed,
-            "curve_name": curve.name,
-            "spec_toml": spec.to_toml(),
-            "scaling": json_attr(scaling.to_dict()),
-        }
-    }
-    dt = az.from_dict(
-        {
-            "posterior": posterior,
-            "sample_stats": stats,
-            "log_likelihood": {"y": loglik.reshape(shape)},
-            "posterior_predictive": {"y": y_rep.reshape(shape)},
-            "observed_data": {"y": y},
-            "constant_data": {"x": x, "seeds": n, "std": curve.std[m]},
-        },
-        dims=dims,
-        coords={"point": np.arange(len(x)),
-                **({"break": np.arange(1, spec.breaks + 1)} if var_dims else {})},
-        attrs=attrs,
-    )
-    dt.attrs.update(attrs["/"])
-    if curve.held_out.any():
-        h = curve.held_out
-        dt["held_out_data"] = xr.DataTree(xr.Dataset(
-            {"x": ("held_out_point", curve.x[h]), "y": ("held_out_point", curve.y[h]),
-             "seeds": ("held_out_point", curve.seeds[h]), "std": ("held_out_point", curve.std[h])},
-            coords={"held_out_point": np.arange(int(h.sum()))},
-        ))
-    return dt
+    for spec in specs:
+        settings(None, spec, seed, **{k: v for k, v in sampler.items() if k != "progress"})
+        prepare(curve, spec, space)
+    fits: dict[str, Fit] = {}
+    for spec in specs:
+        f = fit(curve, model=spec, space=space, seed=seed, check=False, **sampler)
+        if check:
+            f.check(stacklevel=3)
+        fits[spec.name] = f
+    return fits
+
+
+def fit_auto(
+    curve_or_x: Curve | ArrayLike,
+    y: ArrayLike | None = None,
+    *,
+    seeds: ArrayLike | None = None,
+    std: ArrayLike | None = None,
+    model: str | PathLike | ModelSpec | None = None,
+    candidates: Sequence[int] = AUTO_BREAKS,
+    check: bool = True,
+    **options: Any,
+) -> Fit:
+    """``fit(..., breaks="auto")``: fit 0 to 3 breaks and keep the form with the best elpd_loo.
+
+    Forms with more parameters than the curve has fit points are skipped. The chosen fit is
+    the argmax of elpd_loo (``Comparison.best``); its DataTree records the comparison in the
+    attribute ``breaks_selection`` (JSON: the table, one record per form).
+
+    Parameters
+    ----------
+    curve_or_x, y, seeds, std
+        As in :func:`~bnsl_bayes.fitting.fit`.
+    model : None
+        Must be None: ``breaks="auto"`` chooses among the bundled models.
+    candidates : sequence of int
+        Numbers of breaks to choose from (default 0, 1, 2, 3).
+    check : bool
+        Warn on sampling problems of the chosen fit and on its Pareto k (:class:`LOOWarning`).
+    **options
+        ``space``, ``seed``, ``chains``, ``warmup``, ``samples``, ``target_accept``,
+        ``max_tree_depth``, ``dense_mass``, ``progress``, as in ``fit``.
+
+    Returns
+    -------
+    Fit
+        The fit of the chosen number of breaks.
+
+    Raises
+    ------
+    ValueError
+        ``model`` given with ``breaks="auto"``, unknown options, or no candidate the curve can
+        be fitted with (before any sampling).
+    """
+    if model is not None:
+        raise SpecError("breaks='auto' chooses among the bundled models bnsl-0 .. bnsl-3; "
+                        "leave model= out, or give breaks= a number with your model")
+    allowed = {"space", "seed", "chains", "warmup", "samples", "target_accept",
+               "max_tree_depth", "dense_mass", "progress"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise TypeError(f"fit_auto() got unexpected keyword argument(s) {unknown}")
+    curve = as_curve(curve_or_x, y, seeds, std)
+    usable, reasons = [], []
+    for b in candidates:
+        spec = resolve_model(b, None)
+        try:
+            prepare(curve, spec, options.get("space"))
+        except DataError as err:
+            if "parameters" not in str(err):
+                raise
+            reasons.append(f"bnsl-{b}: {err}")
+            continue
+        usable.append(b)
+    if not usable:
+        raise DataError("breaks='auto': no number of breaks fits this curve (" +
+                        "; ".join(reasons) + ")")
+    fits = fit_models(curve, [resolve_model(b, None) for b in usable], check=False, **options)
+    table, loos, messages = loo_table(fits)
+    result = Comparison(table=table, fits=fits, loo=loos, curve_name=curve.name,
+                        messages=messages)
+    best = result.best_fit
+    best.data.attrs["breaks_selection"] = json.dumps(result.to_dict()["models"])
+    if check:
+        best.check(stacklevel=3)
+        for msg in result.messages:
+            if f"model {result.best}:" in msg:
+                warnings.warn(msg, LOOWarning, stacklevel=3)
+    return best

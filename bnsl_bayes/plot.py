@@ -8,20 +8,47 @@ figure) or an existing axes, returns the :class:`matplotlib.figure.Figure`, and 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 from matplotlib.ticker import Formatter, LogFormatterSciNotation
 from numpy.typing import ArrayLike
 
+from .data import Curve
+from .drift import Drift
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+    import xarray as xr
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from .drift import Drift
-    from .result import Fit
+    from .forms import Form
+    from .spec import ModelSpec
 
 __all__ = ["plot_fit", "plot_trace"]
+
+
+class Fit(Protocol):
+    """What the plots read of a fit (:class:`bnsl_bayes.result.Fit` is one; the plots sit below
+    the result in the package's layers, so they name its interface, not its class)."""
+
+    curve: Curve
+    spec: ModelSpec
+    data: xr.DataTree
+
+    @property
+    def space(self) -> str: ...
+
+    @property
+    def form(self) -> Form: ...
+
+    @property
+    def breaks(self) -> int: ...
+
+    def predict(self, x: ArrayLike, *, seeds: ArrayLike | int | None = None, prob: float = 0.9,
+                drift: Drift | None = None) -> pd.DataFrame: ...
+
 
 FIT_COLOR = "black"
 HELD_OUT_COLOR = "tab:green"

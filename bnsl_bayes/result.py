@@ -16,17 +16,17 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike
 
+from .bands import band_table, curve_draws, predictive_draws
 from .data import Curve, DataError
 from .drift import Drift, apply_drift
 from .forms import Form, get_form
-from .model import Scaling
-from .predict import band_table, curve_draws, predictive_draws
-from .spec import ModelSpec, parse_spec
+from .plot import plot_fit
+from .spec import ModelSpec
+from .standardize import Scaling
 
-__all__ = ["Fit", "MisfitWarning", "SamplingWarning", "load"]
+__all__ = ["Fit", "MisfitWarning", "SamplingWarning"]
 
 LAW_PARAMS = ("a", "b", "c0", "c", "d", "f")
-FORMAT_VERSION = 1
 
 
 class SamplingWarning(UserWarning):
@@ -82,7 +82,7 @@ class Fit:
         with ``log_a`` = log|a|; M4: alpha, b, c, eps_0, eps_inf, log_b; see
         :mod:`bnsl_bayes.forms`), ``sample_stats``, ``log_likelihood``,
         ``posterior_predictive``, ``observed_data``, ``constant_data`` (x, seeds), and
-        ``predictions`` / ``predictions_constant_data`` after :meth:`predict`.
+        ``predictions`` / ``predictions_constant_data`` after ``predict(..., store=True)``.
     spec : ModelSpec
         The model specification (priors on the standardized scale).
     scaling : Scaling
@@ -310,6 +310,7 @@ class Fit:
         seeds: ArrayLike | int | None = None,
         prob: float = 0.9,
         drift: Drift | None = None,
+        store: bool = False,
     ) -> pd.DataFrame:
         """Median, credible band of the mean curve and predictive band at new x.
 
@@ -326,13 +327,16 @@ class Fit:
             (:func:`bnsl_bayes.calibrate_drift`): past the last fit point each draw's mean
             curve moves by a random slope error in log x, so both bands widen by as much as the
             law strayed within the data (:mod:`bnsl_bayes.drift`). Default: the law is trusted.
+        store : bool
+            Also keep the draws in the DataTree: ``data["predictions"]`` (``mu`` and ``y``)
+            with ``x`` and ``seeds`` in ``data["predictions_constant_data"]`` (ArviZ's groups
+            for out-of-sample predictions), replacing earlier ones; :meth:`save` then writes
+            them too. Default False: predicting never changes the fit.
 
         Returns
         -------
         pandas.DataFrame
-            Columns ``x, median, mean_lo, mean_hi, pred_lo, pred_hi``, one row per x. The draws
-            are also stored in ``data["predictions"]`` (``mu`` and ``y``) with ``x`` and
-            ``seeds`` in ``data["predictions_constant_data"]``.
+            Columns ``x, median, mean_lo, mean_hi, pred_lo, pred_hi``, one row per x.
         """
         prob = _as_prob(prob)
         xs, ks = _check_new_x(x, seeds)
@@ -343,6 +347,12 @@ class Fit:
                              self.space, self.seed)
         rng = np.random.default_rng([self.seed, 1])
         y_new = predictive_draws(mu, d["sigma"], self.space, ks, rng)
+        if store:
+            self._store_predictions(xs, ks, mu, y_new)
+        return band_table(xs, mu, y_new, prob)
+
+    def _store_predictions(self, xs: np.ndarray, ks: np.ndarray, mu: np.ndarray,
+                           y_new: np.ndarray) -> None:
         chains = self.data["posterior"].sizes["chain"]
         shape = (chains, -1, len(xs))
         pred = xr.Dataset(
@@ -356,13 +366,10 @@ class Fit:
                          coords={"pred_point": np.arange(len(xs))})
         self.data["predictions"] = xr.DataTree(pred)
         self.data["predictions_constant_data"] = xr.DataTree(pcd)
-        return band_table(xs, mu, y_new, prob)
 
     # ------------------------------------------------------------------ reports
     def plot(self, **kwargs):
         """Plot data, posterior median and bands; see :func:`bnsl_bayes.plot.plot_fit`."""
-        from .plot import plot_fit
-
         return plot_fit(self, **kwargs)
 
     def report(self, prob: float = 0.9) -> str:
@@ -437,56 +444,3 @@ def _check_new_x(x: ArrayLike, seeds: ArrayLike | int | None) -> tuple[np.ndarra
             i = int(np.flatnonzero(bad)[0])
             raise DataError(f"seeds = {ks[i]}: expected a whole number of runs >= 1")
     return xs, ks
-
-
-def load(path: str | PathLike) -> Fit:
-    """Read a fit written by :meth:`Fit.save`.
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    ValueError
-        The file is not a bnsl-bayes fit.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {str(path)!r}")
-    try:
-        dt = xr.open_datatree(path, engine="h5netcdf")
-        dt = dt.load()
-    except Exception as exc:  # noqa: BLE001 - any reader failure means "not a fit file"
-        raise ValueError(f"{str(path)!r} is not a readable NetCDF fit file ({exc})") from None
-    attrs = dt.attrs
-    if "bnsl_bayes_format" not in attrs:
-        raise ValueError(f"{str(path)!r} was not written by bnsl-bayes (no bnsl_bayes_format)")
-    if int(attrs["bnsl_bayes_format"]) > FORMAT_VERSION:
-        raise ValueError(f"{str(path)!r} has format {attrs['bnsl_bayes_format']}, newer than "
-                         f"this bnsl-bayes reads ({FORMAT_VERSION}); upgrade bnsl-bayes")
-    spec = parse_spec(str(attrs["spec_toml"]), source=f"{path}:spec_toml")
-    scaling = Scaling(**json.loads(str(attrs["scaling"])))
-    curve = curve_from_tree(dt, str(attrs.get("curve_name", "")))
-    return Fit(data=dt, spec=spec, scaling=scaling, curve=curve, seed=int(attrs["seed"]))
-
-
-def curve_from_tree(dt: xr.DataTree, name: str) -> Curve:
-    """Rebuild the Curve (fit and held-out points) stored in a fit's DataTree."""
-    obs = dt["observed_data"]
-    const = dt["constant_data"]
-    parts = [(np.asarray(const["x"].values), np.asarray(obs["y"].values),
-              np.asarray(const["seeds"].values), np.asarray(const["std"].values),
-              np.zeros(obs.sizes["point"], dtype=bool))]
-    if "held_out_data" in dt.children:
-        h = dt["held_out_data"]
-        parts.append((np.asarray(h["x"].values), np.asarray(h["y"].values),
-                      np.asarray(h["seeds"].values), np.asarray(h["std"].values),
-                      np.ones(h.sizes["held_out_point"], dtype=bool)))
-    x, y, s, sd, ho = (np.concatenate(p) for p in zip(*parts, strict=True))
-    order = np.argsort(x, kind="stable")
-    return Curve(x[order], y[order], s[order], sd[order], ho[order], name)
-
-
-def json_attr(value: dict) -> str:
-    """JSON text for a file attribute (finite floats only)."""
-    return json.dumps({k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                       for k, v in value.items()})

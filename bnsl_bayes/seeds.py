@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from .bands import curve_draws
 from .data import Curve
-from .predict import curve_draws
 from .result import Fit
 from .spec import ModelSpec
 

@@ -14,81 +14,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import numpyro.distributions as dist
+from .forms import FORMS, get_form
+from .priors import DISTRIBUTIONS as _DISTRIBUTIONS
+from .priors import Prior
 
 __all__ = ["ModelSpec", "Prior", "SpecError", "available_models", "load_spec"]
 
 
 class SpecError(ValueError):
     """A model specification is unknown or malformed."""
-
-
-# name -> (numpyro class, required parameters, support kind)
-_DISTRIBUTIONS: dict[str, tuple[type, tuple[str, ...], str]] = {
-    "Normal": (dist.Normal, ("loc", "scale"), "real"),
-    "StudentT": (dist.StudentT, ("df", "loc", "scale"), "real"),
-    "Cauchy": (dist.Cauchy, ("loc", "scale"), "real"),
-    "Logistic": (dist.Logistic, ("loc", "scale"), "real"),
-    "HalfNormal": (dist.HalfNormal, ("scale",), "positive"),
-    "HalfCauchy": (dist.HalfCauchy, ("scale",), "positive"),
-    "LogNormal": (dist.LogNormal, ("loc", "scale"), "positive"),
-    "Exponential": (dist.Exponential, ("rate",), "positive"),
-    "Gamma": (dist.Gamma, ("concentration", "rate"), "positive"),
-    "InverseGamma": (dist.InverseGamma, ("concentration", "rate"), "positive"),
-    "Beta": (dist.Beta, ("concentration1", "concentration0"), "unit"),
-}
-
-# The prior sites of each form (support, noise space, meaning) live in :mod:`.forms`.
-
-
-def _form(name: str):
-    """The :class:`~bnsl_bayes.forms.Form` called ``name`` (imported here on first use:
-    :mod:`.forms` builds on the model, which builds on this module)."""
-    from .forms import get_form
-
-    return get_form(name)
-
-
-def _form_names() -> list[str]:
-    from .forms import FORMS
-
-    return list(FORMS)
-
-
-@dataclass(frozen=True)
-class Prior:
-    """A univariate prior on the standardized scale.
-
-    Attributes
-    ----------
-    dist : str
-        Name of the distribution (a key of ``Prior.supported()``).
-    params : tuple of (str, float)
-        Its parameters, by NumPyro's names.
-    """
-
-    dist: str
-    params: tuple[tuple[str, float], ...]
-
-    @staticmethod
-    def supported() -> dict[str, tuple[str, ...]]:
-        """Distribution names and the parameters each takes."""
-        return {name: req for name, (_, req, _) in _DISTRIBUTIONS.items()}
-
-    @property
-    def support(self) -> str:
-        """``"real"``, ``"positive"`` or ``"unit"``."""
-        return _DISTRIBUTIONS[self.dist][2]
-
-    def build(self) -> dist.Distribution:
-        """The NumPyro distribution."""
-        cls = _DISTRIBUTIONS[self.dist][0]
-        return cls(**dict(self.params))
-
-    def to_toml(self) -> str:
-        """Inline-table TOML text of this prior."""
-        inner = ", ".join(f"{k} = {v!r}" for k, v in self.params)
-        return f'{{ dist = "{self.dist}", {inner} }}'
 
 
 @dataclass(frozen=True)
@@ -124,7 +58,7 @@ class ModelSpec:
     @property
     def n_law_params(self) -> int:
         """Number of parameters of the law (BNSL: a, b, c0 and (c_i, d_i, f_i) per break)."""
-        return _form(self.form).n_law_params(self.breaks)
+        return get_form(self.form).n_law_params(self.breaks)
 
     def to_toml(self) -> str:
         """TOML text that :func:`load_spec` reads back into an equal specification."""
@@ -225,9 +159,9 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     name, form = raw["name"], raw["form"]
     if not isinstance(name, str) or not name:
         raise fail(f"'name' must be a non-empty string, got {name!r}")
-    if not isinstance(form, str) or form not in _form_names():
-        raise fail(f"'form' must be one of {_form_names()}, got {form!r}")
-    shape = _form(form)
+    if not isinstance(form, str) or form not in FORMS:
+        raise fail(f"'form' must be one of {list(FORMS)}, got {form!r}")
+    shape = get_form(form)
     if shape.fixed_breaks is None:
         if "breaks" not in raw:
             raise fail("missing key 'breaks'; see the bundled models/bnsl-1.toml for the layout")

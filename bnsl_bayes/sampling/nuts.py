@@ -36,11 +36,11 @@ from numpyro.distributions.transforms import biject_to
 from numpyro.infer.hmc import hmc
 from numpyro.infer.util import initialize_model
 
-from .data import NoiseSpace
-from .forms import get_form
-from .model import ModelData
+from ..data import NoiseSpace
+from ..forms import get_form
+from ..spec import ModelSpec
+from ..standardize import ModelData
 from .progress import Bar
-from .spec import ModelSpec
 
 __all__ = [
     "SamplerConfig",

@@ -1,6 +1,6 @@
 """Spreading batches of fits over a Ray cluster (optional: ``pip install 'bnsl-bayes[ray]'``).
 
-Each Ray task runs :func:`~bnsl_bayes.inference.run_nuts_batch` on one batch of standardized
+Each Ray task runs :func:`~bnsl_bayes.sampling.nuts.run_nuts_batch` on one batch of standardized
 curves and returns plain arrays; the caller builds the Fits. A curve's draws depend only on its
 data, its seed and the sampler settings (never on the batch it ran in), so a fit spread over a
 cluster gives the same numbers as the local run with the same seeds.
@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .data import NoiseSpace
-from .inference import SamplerConfig, default_batch, padded_length, run_nuts_batch
-from .model import ModelData
-from .spec import ModelSpec
+from ..data import NoiseSpace
+from ..spec import ModelSpec
+from ..standardize import ModelData
+from .nuts import SamplerConfig, default_batch, padded_length, run_nuts_batch
 
 __all__ = ["check_ray_address", "connect", "run_batches_on_ray"]
 
@@ -65,22 +65,22 @@ def run_batches_on_ray(
     seeds: list[int],
     batch: int | None,
 ) -> list[tuple[dict, dict, int]]:
-    """:func:`~bnsl_bayes.inference.run_nuts_batch`, one Ray task per batch of curves.
+    """:func:`~bnsl_bayes.sampling.nuts.run_nuts_batch`, one Ray task per batch of curves.
 
     Parameters
     ----------
     address : str
         ``"local"`` or the address of a running Ray cluster.
     spec, space, data, config, seeds
-        As :func:`~bnsl_bayes.inference.run_nuts_batch`.
+        As :func:`~bnsl_bayes.sampling.nuts.run_nuts_batch`.
     batch : int, optional
-        Curves per compiled call inside a task (default: :func:`~bnsl_bayes.inference.
+        Curves per compiled call inside a task (default: :func:`~bnsl_bayes.sampling.nuts.
         default_batch`); each task takes the curves split evenly over the cluster's CPUs.
 
     Returns
     -------
     list
-        As :func:`~bnsl_bayes.inference.run_nuts_batch`, in input order.
+        As :func:`~bnsl_bayes.sampling.nuts.run_nuts_batch`, in input order.
     """
     ray = connect(address)
     if not data:
