@@ -261,5 +261,9 @@ def apply_drift(mu: np.ndarray, x: np.ndarray, x_last: float, drift: Drift, spac
     if space == "log":
         with np.errstate(divide="ignore"):
             # clipped so a far Cauchy draw gives a huge but finite value, never inf or nan
-            return np.exp(np.clip(np.log(mu) + shift, -700.0, 700.0))
-    return mu + shift
+            moved = np.exp(np.clip(np.log(mu) + shift, -700.0, 700.0))
+    else:
+        moved = mu + shift
+    # up to the last fit point the draws are returned as they are: exp(log(mu)) is not mu to
+    # the last bit, and the drift must not touch the bands inside the data
+    return np.where(dist > 0, moved, mu)

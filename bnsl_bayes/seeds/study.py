@@ -1,30 +1,4 @@
-"""The seeds study: how many seeds before a break, and how close to it, to predict past it.
-
-A planned experiment measures a metric at a grid of x, each point the mean over ``seeds``
-training runs, and fits a BNSL to the points up to a cutoff ``x_max``. :func:`seeds_study`
-simulates that experiment many times from a known law (or from the posterior of a fit, whose
-draws stand in for the truth), fits every simulated data set and records, at target x past the
-cutoff, how far the posterior median is from the truth, whether the central band covers it and
-how wide the band is. The fits of a study are many small independent problems: they run through
-:func:`bnsl_bayes.fit_many`, one compiled sampler for all of them.
-
->>> import bnsl_bayes as bb
->>> study = bb.seeds_study(**bb.seeds.example("four-digit-addition", quick=True))  # doctest: +SKIP
->>> study.summary          # one row per (seeds, x_max)                           # doctest: +SKIP
->>> study.required_seeds   # the smallest seed count per x_max that extrapolates   # doctest: +SKIP
-
-Simulation, in the fits' own noise model: the value at x_j of repeat r is
-``exp(log mu(x_j) + sigma / sqrt(seeds) * z_rj)`` with ``z_rj ~ Normal(0, 1)``, i.e. log y is the
-mean of ``seeds`` runs with per-run noise sd ``sigma`` of log y. The same ``z_r`` (and, for a
-Fit as truth, the same posterior draw) serve repeat ``r`` in every cell (common random numbers),
-so cells differ only by their design; within a cell the repeats are independent.
-
-Measures at each target x (all in log space): ``abs_log_error = |log median - log truth|``,
-``covered`` (the central ``prob`` credible band of the mean curve holds the truth) and
-``rel_width = log(hi / lo)`` (about the band's width relative to the truth for narrow bands).
-A repeat *extrapolates* when its error is at most ``tolerance`` at every target; a cell meets the
-tolerance when at least ``min_share`` of its repeats extrapolate.
-"""
+"""The seeds study: simulate a planned experiment many times, fit each, score past the cutoff."""
 
 from __future__ import annotations
 
@@ -40,31 +14,19 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .bands import curve_draws
-from .data import Curve
-from .result import Fit
-from .spec import ModelSpec
+from ..bands import curve_draws
+from ..data import Curve
+from ..fitting import fit_many, resolve_model
+from ..result import Fit
+from ..spec import ModelSpec
+from .plots import plot_study
+from .truth import law_from_mapping, law_mu
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = [
-    "EXAMPLES",
-    "FOUR_DIGIT_ADDITION_SIGMA",
-    "SeedsStudy",
-    "example",
-    "plot_bands",
-    "plot_heatmap",
-    "plot_study",
-    "seeds_study",
-]
-
-#: Per-seed noise sd of log y of the real 4-digit-addition runs: the posterior median of sigma
-#: of ``benchmarks/four_digit_noise.py`` (the bundled curve fitted with 1000 seeds per point,
-#: 4 chains x (1000 + 1000), seed 0; it printed median 0.02358, 90% band 0.0168 to 0.0364, max
-#: r_hat 1.003, 0 divergences). See that script for what the number does and does not mean.
-FOUR_DIGIT_ADDITION_SIGMA: float = 0.0236
+__all__ = ["SUMMARY_COLUMNS", "TABLE_COLUMNS", "SeedsStudy", "required_seeds", "seeds_study",
+           "summarize"]
 
 #: Columns of :attr:`SeedsStudy.table`.
 TABLE_COLUMNS = ("seeds", "x_max", "repeat", "n_fit", "target", "truth", "median", "lo", "hi",
@@ -73,7 +35,6 @@ TABLE_COLUMNS = ("seeds", "x_max", "repeat", "n_fit", "target", "truth", "median
 SUMMARY_COLUMNS = ("seeds", "x_max", "repeats", "coverage", "median_abs_log_error",
                    "median_rel_width", "share_extrapolate", "meets_tolerance", "divergences",
                    "share_r_hat_over_1_01")
-_LAW_KEYS = ("a", "b", "c0", "c", "d", "f")
 
 
 # ---------------------------------------------------------------------------- the result
@@ -209,37 +170,6 @@ def _num(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-# ---------------------------------------------------------------------------- inputs
-def _law_from_mapping(truth: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(truth) - set(_LAW_KEYS) - {"sigma"})
-    if unknown:
-        raise ValueError(f"truth has unknown key(s) {unknown}; expected a, b, c0 and, per break, "
-                         f"lists c, d, f")
-    missing = [k for k in ("a", "b", "c0") if k not in truth]
-    if missing:
-        raise ValueError(f"truth lacks {missing}; give a, b, c0 (and lists c, d, f per break)")
-    law: dict[str, Any] = {}
-    for k in ("a", "b", "c0"):
-        try:
-            law[k] = float(truth[k])
-        except (TypeError, ValueError):
-            raise ValueError(f"truth[{k!r}] = {truth[k]!r}: expected a number") from None
-    per = {}
-    for k in ("c", "d", "f"):
-        try:
-            per[k] = np.atleast_1d(np.asarray(truth.get(k, []), dtype=float)).ravel()
-        except (TypeError, ValueError):
-            raise ValueError(f"truth[{k!r}] = {truth[k]!r}: expected a list of numbers") from None
-    if len({v.size for v in per.values()}) != 1:
-        raise ValueError(f"truth: c, d, f must have one value per break each, got lengths "
-                         f"{[v.size for v in per.values()]}")
-    law.update(per)
-    values = np.concatenate([[law["a"], law["b"], law["c0"]], *per.values()])
-    if not np.all(np.isfinite(values)):
-        raise ValueError("truth: every parameter must be finite")
-    if law["b"] <= 0 or np.any(per["d"] <= 0) or np.any(per["f"] <= 0):
-        raise ValueError("truth: b, every d and every f must be > 0")
-    return law
 
 
 def _positive_list(values: Any, name: str, *, whole: bool = False) -> np.ndarray:
@@ -266,12 +196,6 @@ def _whole(value: Any, name: str, minimum: int) -> int:
     return int(value)
 
 
-def _law_mu(law: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
-    d = {"a": np.array([law["a"]]), "log_b": np.array([math.log(law["b"])]),
-         "c0": np.array([law["c0"]]), "c": np.asarray(law["c"], dtype=float)[None, :],
-         "d": np.asarray(law["d"], dtype=float)[None, :],
-         "f": np.asarray(law["f"], dtype=float)[None, :]}
-    return curve_draws(d, x)[0]
 
 
 # ---------------------------------------------------------------------------- the study
@@ -347,7 +271,6 @@ def seeds_study(
         Bad inputs (empty lists, seeds < 1, a cutoff with too few grid points below it, a
         non-positive sigma, a Fit in linear space, ...), all before any sampling.
     """
-    from .fitting import fit_many, resolve_model
 
     t0 = time.perf_counter()
     grid_x = np.unique(_positive_list(grid, "grid"))
@@ -386,7 +309,7 @@ def seeds_study(
             law["sigma"] = float(sigma) if sigma is not None else float(draws["sigma"][j])
             truths.append(law)
     elif isinstance(truth, Mapping):
-        law = _law_from_mapping(truth)
+        law = law_from_mapping(truth)
         if sigma is None:
             sigma = truth.get("sigma")
             if sigma is None:
@@ -418,8 +341,8 @@ def seeds_study(
                 f"or plan more points below it")
 
     # the true curves and the simulated data sets
-    mu_grid = np.stack([_law_mu(t, grid_x) for t in truths])
-    mu_target = np.stack([_law_mu(t, target_x) for t in truths])
+    mu_grid = np.stack([law_mu(t, grid_x) for t in truths])
+    mu_target = np.stack([law_mu(t, target_x) for t in truths])
     if not (np.all(np.isfinite(mu_grid)) and np.all(mu_grid > 0)
             and np.all(np.isfinite(mu_target)) and np.all(mu_target > 0)):
         raise ValueError("the true law is not finite and > 0 at every grid and target x; the "
@@ -521,206 +444,3 @@ def required_seeds(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["x_max", "seeds"])
 
 
-# ---------------------------------------------------------------------------- bundled example
-def _four_digit_addition(quick: bool) -> dict[str, Any]:
-    from .datasets import FOUR_DIGIT_ADDITION_TRUTH
-
-    design: dict[str, Any] = {
-        "truth": FOUR_DIGIT_ADDITION_TRUTH,
-        "sigma": FOUR_DIGIT_ADDITION_SIGMA,
-        # every 15 from 15 to 690: 390 and 405 are grid points, so the cutoffs 390 and 405
-        # differ by one point as in the paper's noiseless grid (which has every integer)
-        "grid": np.arange(15.0, 700.0, 15.0),
-        # the real curve's held-out points, then further past the break
-        "targets": [800.0, 928.0, 1500.0, 4000.0],
-        "seed_counts": [1, 10, 100, 1000, 10_000, 100_000],
-        "cutoffs": [300.0, 390.0, 405.0, 500.0, 700.0],
-        "repeats": 20,
-        "seed": 0,
-    }
-    if quick:
-        design.update(seed_counts=[10, 100_000], cutoffs=[390.0, 700.0], repeats=2,
-                      chains=2, warmup=200, samples=200)
-    return design
-
-
-#: Bundled studies: name to a function ``quick -> keyword arguments of seeds_study``.
-EXAMPLES = {"four-digit-addition": _four_digit_addition}
-
-
-def example(name: str, *, quick: bool = False) -> dict[str, Any]:
-    """The keyword arguments of :func:`seeds_study` for a bundled study.
-
-    ``"four-digit-addition"``: the paper's limit-of-predictability experiment (Section 6) with
-    finite seeds: the noiseless law of :data:`bnsl_bayes.datasets.FOUR_DIGIT_ADDITION_TRUTH`,
-    per-run noise :data:`FOUR_DIGIT_ADDITION_SIGMA` (the real 4-digit runs), a grid every 15
-    from 15 to 690, cutoffs 300, 390, 405, 500 and 700 around the break, 1 to 10^5 seeds, targets
-    800, 928, 1500 and 4000, 20 repeats. ``quick=True`` gives a 2 x 2 x 2 version with a small
-    sampler budget (for tests and ``--quick``).
-
-    Raises
-    ------
-    ValueError
-        Unknown name (the message lists the known ones).
-    """
-    if name not in EXAMPLES:
-        raise ValueError(f"unknown seeds example {name!r}; known: "
-                         f"{', '.join(map(repr, EXAMPLES))}")
-    return EXAMPLES[name](quick)
-
-
-# ---------------------------------------------------------------------------- plots
-_METRIC_LABELS = {
-    "median_rel_width": "median width of the band, log(hi/lo)",
-    "median_abs_log_error": "median |log error| of the median",
-    "coverage": "coverage of the band",
-    "share_extrapolate": "share of repeats within tolerance",
-}
-
-
-def _break_positions(study: SeedsStudy) -> list[float]:
-    d = np.array([t["d"] for t in study.truths], dtype=float)
-    return [float(v) for v in np.median(d, axis=0)] if d.size else []
-
-
-def plot_heatmap(study: SeedsStudy, metric: str = "median_rel_width", *,
-                 ax: Axes | None = None) -> Figure:
-    """Heat map of a per-cell measure over (x_max, seeds), with the true break(s) marked.
-
-    Parameters
-    ----------
-    study : SeedsStudy
-    metric : str
-        A column of :attr:`SeedsStudy.summary`: ``median_rel_width`` (default),
-        ``median_abs_log_error``, ``coverage`` or ``share_extrapolate``.
-    ax : matplotlib.axes.Axes, optional
-        Axes to draw on (default: a new figure).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
-
-    if metric not in _METRIC_LABELS:
-        raise ValueError(f"metric = {metric!r}: expected one of {', '.join(_METRIC_LABELS)}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 4.0))
-    else:
-        fig = ax.figure
-    counts, cuts = study.seed_counts, study.cutoffs
-    grid = study.summary.pivot(index="seeds", columns="x_max", values=metric)
-    values = grid.reindex(index=counts, columns=cuts).to_numpy(dtype=float)
-    log_scale = metric in ("median_rel_width", "median_abs_log_error")
-    pos = values[np.isfinite(values) & (values > 0)]
-    norm = LogNorm(vmin=pos.min(), vmax=max(pos.max(), pos.min() * 1.0001)) \
-        if log_scale and pos.size else None
-    shown = np.where(values > 0, values, np.nan) if log_scale else values
-    im = ax.imshow(shown, origin="lower", aspect="auto", cmap="viridis", norm=norm,
-                   vmin=None if norm else 0.0, vmax=None if norm else 1.0)
-    for (i, j), v in np.ndenumerate(values):
-        if np.isfinite(v):
-            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7, color="white")
-    ax.set_xticks(range(len(cuts)), [f"{c:g}" for c in cuts])
-    ax.set_yticks(range(len(counts)), [f"{n:g}" for n in counts])
-    ax.set_xlabel("fit cutoff x_max")
-    ax.set_ylabel("seeds per point")
-    for d in _break_positions(study):
-        if cuts[0] <= d <= cuts[-1] and len(cuts) > 1:
-            xpos = float(np.interp(d, cuts, np.arange(len(cuts))))
-            ax.axvline(xpos, color="red", ls="--", lw=1.5)
-            ax.text(xpos, len(counts) - 0.5, f" break d={d:.4g}", color="red", va="bottom",
-                    fontsize=8)
-        else:
-            ax.set_title(f"(break d={d:.4g} outside the cutoffs)", fontsize=8, loc="right")
-    ax.set_title(_METRIC_LABELS[metric], fontsize=9, loc="left")
-    fig.colorbar(im, ax=ax)
-    return fig
-
-
-def _default_band_cells(study: SeedsStudy, most: int = 4) -> list[tuple[int, float]]:
-    counts, cuts = study.seed_counts, study.cutoffs
-    pick = np.unique(np.linspace(0, len(cuts) - 1, min(most - 1, len(cuts))).round().astype(int))
-    cells = [(counts[-1], cuts[k]) for k in pick]
-    if len(counts) > 1:
-        cells.append((counts[0], cuts[-1]))
-    return cells[:most]
-
-
-def plot_bands(study: SeedsStudy, cells: Sequence[tuple[int, float]] | None = None, *,
-               axes: Sequence[Axes] | None = None) -> Figure:
-    """The band of repeat 0 of a few cells, against the truth, past the cutoff.
-
-    Parameters
-    ----------
-    study : SeedsStudy
-    cells : sequence of (seeds, x_max), optional
-        Cells to show (default: the largest seed count at up to three cutoffs, and the smallest
-        at the largest cutoff).
-    axes : sequence of Axes, optional
-        One axes per cell (default: a new figure with one row).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    cells = _default_band_cells(study) if cells is None else [(int(n), float(x))
-                                                               for n, x in cells]
-    missing = [c for c in cells if c not in study.fits]
-    if missing:
-        raise ValueError(f"no such cell(s) {missing}; cells are (seeds, x_max) of the study")
-    if axes is None:
-        fig, axes = plt.subplots(1, len(cells), figsize=(3.2 * len(cells), 3.2), squeeze=False,
-                                 sharey=True)
-        axes = list(axes[0])
-    else:
-        fig = axes[0].figure
-    truth = study.truths[0]
-    prob = float(study.settings.get("prob", 0.9))
-    hi_x = max(float(study.targets.max()), float(study.grid.max())) * 1.1
-    xs = np.geomspace(float(study.grid.min()), hi_x, 200)
-    mu_true = _law_mu(truth, xs)
-    for ax, (n, x_max) in zip(axes, cells, strict=True):
-        f = study.fits[(n, x_max)]
-        mu = curve_draws(f.draws(), xs, f.spec.form)
-        med, lo, hi = np.quantile(mu, [0.5, (1 - prob) / 2, (1 + prob) / 2], axis=0)
-        ax.fill_between(xs, lo, hi, color="red", alpha=0.25, lw=0, label=f"{prob:.0%} band")
-        ax.plot(xs, med, color="red", lw=1.2, label="median")
-        ax.plot(xs, mu_true, color="black", ls="--", lw=1.0, label="truth")
-        m = f.curve.fit_mask
-        ax.plot(f.curve.x[m], f.curve.y[m], "k.", ms=3, label="fit points")
-        ax.axvline(x_max, color="gray", lw=0.8, ls=":")
-        t_true = _law_mu(truth, study.targets)
-        ax.plot(study.targets, t_true, "o", color="tab:green", ms=4, label="targets")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_ylim(0.5 * float(mu_true.min()), 2.0 * float(mu_true.max()))
-        ax.set_title(f"seeds {n:g}, x_max {x_max:g}", fontsize=9)
-        ax.set_xlabel("x")
-    axes[0].set_ylabel("y")
-    axes[0].legend(fontsize=7, loc="lower left")
-    return fig
-
-
-def plot_study(study: SeedsStudy, *, metric: str = "median_rel_width") -> Figure:
-    """One figure: heat maps of the band width and the error, and representative bands.
-
-    Returns
-    -------
-    matplotlib.figure.Figure
-    """
-    import matplotlib.pyplot as plt
-
-    cells = _default_band_cells(study)
-    fig = plt.figure(figsize=(max(10.0, 3.2 * len(cells)), 8.0), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.1, 1.0])
-    ax_top = top.subplots(1, 2)
-    plot_heatmap(study, metric, ax=ax_top[0])
-    plot_heatmap(study, "median_abs_log_error" if metric != "median_abs_log_error"
-                 else "median_rel_width", ax=ax_top[1])
-    axes = bottom.subplots(1, len(cells), sharey=True, squeeze=False)[0]
-    plot_bands(study, cells, axes=list(axes))
-    return fig

@@ -1,0 +1,269 @@
+"""``bnsl-bayes fit``, ``predict`` and ``plot``: one curve."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+
+    pass
+
+
+from .common import (
+    DATASET_PREFIX,
+    PROG,
+    _add_csv_columns,
+    _add_sampler_options,
+    _add_space_and_cutoff,
+    _breaks_or_auto,
+    _check_image_name,
+    _check_new_file,
+    _default_predict_x,
+    _drift_text,
+    _emit_json,
+    _fit_defaults,
+    _held_out_table,
+    _load_curve,
+    _num,
+    _prob,
+    _records,
+    _save_figure,
+    _say,
+    _table_text,
+    _use_agg,
+    _x_list,
+)
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    import bnsl_bayes as bb
+
+    if args.out is not None:
+        _check_new_file(args.out, option="--out", overwrite=args.overwrite)
+    if args.plot is not None:
+        _check_image_name(args.plot, "--plot")
+    curve = _load_curve(args)
+
+    options = {
+        k: getattr(args, k)
+        for k in ("breaks", "model", "space", "chains", "warmup", "samples", "target_accept")
+        if getattr(args, k) is not None
+    }
+    if sys.stderr.isatty() and not args.json:
+        default = _fit_defaults()
+        chains, warmup, samples = (
+            default[k] if getattr(args, k) is None else getattr(args, k)
+            for k in ("chains", "warmup", "samples")
+        )
+        _say(f"sampling {chains} chains x ({warmup} warmup + {samples} draws) on "
+             f"{int(curve.fit_mask.sum())} points (the first run of a model shape also "
+             f"compiles; about a minute)...")
+        options["progress"] = True
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", bb.SamplingWarning)
+        fit = bb.fit(curve, seed=args.seed, **options)
+    time_s = time.perf_counter() - t0
+    for w in caught:
+        if issubclass(w.category, bb.SamplingWarning):
+            _say(f"warning: {w.message}")
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+    drift = None
+    if args.drift:
+        if not args.json:
+            _say("leave-future-out refit on the first 75% of the fit range (--drift)...")
+        try:
+            drift = bb.calibrate_drift(fit)
+        except bb.DataError as err:
+            raise bb.DataError(f"--drift: {err}") from None
+    prob = args.prob
+    held = _held_out_table(fit, prob, drift)
+    xs = args.predict if args.predict is not None else _default_predict_x(fit.curve)
+    preds = fit.predict(xs, prob=prob, drift=drift)
+    if args.out is not None:
+        fit.save(args.out, overwrite=args.overwrite)
+        _say(f"saved the fit to {args.out}")
+    if args.plot is not None:
+        _use_agg()
+        labels = {}
+        if not args.data.startswith(DATASET_PREFIX):
+            labels = {"xlabel": args.x or "x", "ylabel": args.y or "y"}
+        _save_figure(fit.plot(prob=prob, drift=drift, **labels), args.plot)
+        _say(f"wrote the plot to {args.plot}")
+
+    if args.json:
+        diag = fit.diagnostics()
+        params = fit.parameters(prob)
+        _emit_json({
+            "model": fit.spec.name,
+            "breaks": int(fit.breaks),
+            "n_fit": int(fit.curve.fit_mask.sum()),
+            "space": fit.space,
+            "curve": fit.curve.name,
+            "seed": int(fit.seed),
+            "prob": prob,
+            "diagnostics": {
+                "max_r_hat": _num(diag["max_r_hat"]),
+                "min_ess_bulk": _num(diag["min_ess_bulk"]),
+                "divergences": int(diag["divergences"]),
+            },
+            "parameters": {
+                name: {k: _num(row[k]) for k in ("median", "lo", "hi")}
+                for name, row in params.iterrows()
+            },
+            "predictions": _records(preds),
+            "held_out": [] if held is None else _records(held.drop(columns="seeds")),
+            "drift": None if drift is None else {
+                k: _num(v) if isinstance(v, float) else v
+                for k, v in drift.to_json().items()},
+            "time_s": time_s,
+        })
+        return 0
+
+    out = [fit.report(prob), ""]
+    if drift is not None:
+        out += [_drift_text(drift), ""]
+    out += [f"predictions (median, {prob:.0%} band of the mean curve, {prob:.0%} band of a new "
+           f"point from 1 seed{', with the drift' if drift is not None else ''}):",
+           _table_text(preds)]
+    if held is not None:
+        n_in = int(held["covered"].sum())
+        out += ["",
+                f"held-out points ({prob:.0%} predictive band of a new point from as many "
+                f"seeds as each):",
+                _table_text(held),
+                f"{n_in} of {len(held)} held-out points inside their {prob:.0%} predictive band"]
+    out.append(f"time: {time_s:.1f} s")
+    print("\n".join(out), flush=True)
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import bnsl_bayes as bb
+
+    fit = bb.load(args.fit)
+    table = fit.predict(args.x, seeds=args.seeds, prob=args.prob)
+    seeds = 1 if args.seeds is None else args.seeds
+    if args.json:
+        _emit_json({"model": fit.spec.name, "curve": fit.curve.name, "prob": args.prob,
+                    "seeds": seeds, "predictions": _records(table)})
+    else:
+        print(f"{fit!r}\npredictions (median, {args.prob:.0%} band of the mean curve, "
+              f"{args.prob:.0%} band of a new point from {seeds} seed(s)):\n"
+              f"{_table_text(table)}", flush=True)
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    import bnsl_bayes as bb
+
+    _check_image_name(args.image, "FILE")
+    fit = bb.load(args.fit)
+    _use_agg()
+    if args.trace:
+        from ..plot import plot_trace
+
+        fig = plot_trace(fit)
+    else:
+        fig = fit.plot(prob=args.prob, seeds=args.seeds, scale=args.scale, extend=args.extend)
+    _save_figure(fig, args.image)
+    _say(f"wrote the plot to {args.image}")
+    return 0
+
+
+
+
+def add_parsers(sub: Any, fmt: Any) -> None:
+    """Add ``fit`` to the subcommands."""
+    p = sub.add_parser(
+        "fit", formatter_class=fmt, help="fit a scaling curve and report the posterior",
+        description=(
+            "Fit a Broken Neural Scaling Law by NUTS and report the parameters, predictions and\n"
+            "the held-out points. DATA is a CSV file (one row per point or per run), '-' for\n"
+            "standard input, or dataset:NAME for a bundled curve (see 'bnsl-bayes datasets')."
+        ),
+        epilog=(
+            "examples:\n"
+            f"  {PROG} fit dataset:four_digit_addition --plot fit.png\n"
+            f"  {PROG} fit dataset:revisiting/IC/bird_5/MiX/B/16 --json\n"
+            f"  {PROG} fit runs.csv --x params --y loss --seeds n --fit-upto 1e9 --out fit.nc\n"
+            "\nSampling is compiled: the first fit of a model shape (model, noise space,\n"
+            "number of fit points, sampler settings) compiles its programs (mode search,\n"
+            "chains) first. They are kept in $XDG_CACHE_HOME/bnsl-bayes/jax (default\n"
+            "~/.cache) for later runs."
+        ),
+    )
+    p.add_argument("data", metavar="DATA", help="CSV path, '-' (stdin) or dataset:NAME")
+    _add_csv_columns(p)
+    g = p.add_argument_group("model")
+    g.add_argument("--breaks", type=_breaks_or_auto, metavar="N|auto",
+                   help="number of breaks: the bundled model bnsl-N (default: 1); 'auto' fits "
+                        "0 to 3 and keeps the best by PSIS-LOO")
+    g.add_argument("--model", metavar="NAME|PATH",
+                   help="a bundled model name (see 'bnsl-bayes models') or a .toml file")
+    _add_space_and_cutoff(g, "log when every fitted y > 0, else linear")
+    g = p.add_argument_group("output")
+    g.add_argument("--predict", type=_x_list, metavar="X1,X2,...",
+                   help="x at which to predict (default: the held-out x, at most 5 of them, "
+                        "and 1.5, 2 and 4 times the last fit x)")
+    g.add_argument("--prob", type=_prob, default=0.9, metavar="P",
+                   help="probability of the central bands (default: 0.9)")
+    g.add_argument("--plot", metavar="FILE.png", help="write a plot of the fit")
+    g.add_argument("--drift", action="store_true",
+                   help="also refit on the first 75%% of the fit range (leave future out) and "
+                        "widen the bands past the data by as much as the law strayed there "
+                        "(one more fit)")
+    g.add_argument("--out", metavar="FIT.nc", help="save the fit (NetCDF) for predict and plot")
+    g.add_argument("--overwrite", action="store_true", help="let --out replace an existing file")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object on stdout and nothing else")
+    _add_sampler_options(p, "sampler", "seed of the run")
+    p.set_defaults(func=_cmd_fit)
+
+
+
+def add_reading_parsers(sub: Any, fmt: Any) -> None:
+    """Add ``predict`` and ``plot`` (of a saved fit) to the subcommands."""
+    # predict -----------------------------------------------------------------
+    p = sub.add_parser(
+        "predict", help="predict from a saved fit",
+        description="Median, credible band of the mean curve and predictive band of a new point "
+                    "at new x, from a fit saved with 'bnsl-bayes fit ... --out FIT.nc'.",
+    )
+    p.add_argument("fit", metavar="FIT.nc", help="a fit saved with --out")
+    p.add_argument("--x", type=_x_list, required=True, metavar="X1,X2,...",
+                   help="x at which to predict")
+    p.add_argument("--seeds", type=int, metavar="K",
+                   help="runs a new point averages over, for the predictive band (default: 1)")
+    p.add_argument("--prob", type=_prob, default=0.9, metavar="P",
+                   help="probability of the central bands (default: 0.9)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=_cmd_predict)
+
+    # plot --------------------------------------------------------------------
+    p = sub.add_parser(
+        "plot", help="plot a saved fit",
+        description="Plot a saved fit: fit points black, held-out green, posterior median red, "
+                    "the bands shaded; log-log axes unless --scale linear.",
+    )
+    p.add_argument("fit", metavar="FIT.nc", help="a fit saved with --out")
+    p.add_argument("image", metavar="FILE.png", help="image to write (png, pdf, svg, ...)")
+    p.add_argument("--scale", choices=("log", "linear"), default="log",
+                   help="axes: log-log (default) or linear-linear")
+    p.add_argument("--prob", type=_prob, default=0.9, metavar="P",
+                   help="probability of the bands (default: 0.9)")
+    p.add_argument("--seeds", type=int, metavar="K",
+                   help="runs a new point averages over, for the predictive band (default: the "
+                        "runs behind each data point when they agree, else 1)")
+    p.add_argument("--extend", type=float, default=4.0, metavar="F",
+                   help="draw the curve up to F times the last fit x (default: 4)")
+    p.add_argument("--trace", action="store_true",
+                   help="draw the ArviZ trace plot of the parameters instead")
+    p.set_defaults(func=_cmd_plot)
+

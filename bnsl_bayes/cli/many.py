@@ -1,0 +1,176 @@
+"""``bnsl-bayes fit-many``: many curves from one table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+
+    from ..drift import Drift
+    from ..result import Fit
+
+
+from .common import (
+    PROG,
+    UsageError,
+    _add_csv_columns,
+    _add_sampler_options,
+    _add_space_and_cutoff,
+    _emit_json,
+    _held_out_table,
+    _load_curves,
+    _num,
+    _prob,
+    _say,
+    _slug,
+    _table_text,
+)
+
+
+def _summary_row(name: str, fit: Fit, prob: float,
+                 drift: Drift | None = None) -> dict[str, Any]:
+    import numpy as np
+
+    diag = fit.diagnostics()
+    med = fit.parameters(prob)["median"]
+    row: dict[str, Any] = {
+        "curve": name, "n_fit": int(fit.curve.fit_mask.sum()), "space": fit.space,
+        "max_r_hat": _num(diag["max_r_hat"]), "min_ess_bulk": _num(diag["min_ess_bulk"]),
+        "divergences": int(diag["divergences"]),
+        "resid_lag1": _num(fit.residual_autocorrelation()["lag1"]),
+        **{k: _num(med[k]) for k in fit.form.summary_params},
+        "n_held_out": 0, "held_out_covered": None, "held_out_rmsle": None,
+    }
+    if drift is not None:
+        row["drift_z"] = _num(drift.z)
+        row["drift_scale"] = _num(drift.scale)
+    held = _held_out_table(fit, prob, drift)
+    if held is not None:
+        y, m = held["y"].to_numpy(), held["median"].to_numpy()
+        row["n_held_out"] = len(held)
+        row["held_out_covered"] = _num(held["covered"].mean())
+        if fit.space == "log":
+            row["held_out_rmsle"] = _num(np.sqrt(np.mean((np.log(m) - np.log(y)) ** 2)))
+    return row
+
+
+def _cmd_fit_many(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    import bnsl_bayes as bb
+
+    curves = _load_curves(args)
+    out_dir = None
+    files: dict[str, Path] = {}
+    if args.out is not None:
+        out_dir = Path(args.out)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise UsageError(f"--out {args.out}: exists and is not a folder; give a folder")
+        for name in curves:
+            path = out_dir / f"{_slug(name)}.nc"
+            k = 2
+            while path in files.values():
+                path = out_dir / f"{_slug(name)}-{k}.nc"
+                k += 1
+            if path.exists() and not args.overwrite:
+                raise UsageError(f"--out: {path} exists; pass --overwrite to replace it, or "
+                                 f"choose another folder")
+            files[name] = path
+    options = {
+        k: getattr(args, k)
+        for k in ("breaks", "model", "space", "chains", "warmup", "samples", "target_accept",
+                  "batch_size")
+        if getattr(args, k) is not None
+    }
+    if args.ray is not None:
+        options["ray_address"] = args.ray
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", bb.SamplingWarning)
+        fits = bb.fit_many(curves, seed=args.seed,
+                           progress=sys.stderr.isatty() and not args.json, **options)
+    time_s = time.perf_counter() - t0
+    n_misfit = sum(issubclass(w.category, bb.MisfitWarning) for w in caught)
+    n_warn = sum(issubclass(w.category, bb.SamplingWarning) for w in caught) - n_misfit
+    if n_warn and not args.json:
+        _say(f"warning: {n_warn} sampling warning(s); see max_r_hat, min_ess_bulk and "
+             f"divergences below (refit those curves with more --warmup/--samples)")
+    if n_misfit and not args.json:
+        _say(f"warning: {n_misfit} curve(s) with residuals correlated along x (resid_lag1 "
+             f"below): the form misses structure there and the bands are too narrow; fit "
+             f"those curves with more breaks (bnsl-bayes compare, or fit --breaks auto)")
+    drifts = [None] * len(fits)
+    if args.drift:
+        if not args.json:
+            _say("leave-future-out refits on the first 75% of each fit range (--drift)...")
+        drifts = bb.calibrate_drifts(fits, batch_size=args.batch_size)
+    rows = [_summary_row(name, f, args.prob, d)
+            for name, f, d in zip(curves, fits, drifts, strict=True)]
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, f in zip(curves, fits, strict=True):
+            f.save(files[name], overwrite=args.overwrite)
+            rows[list(curves).index(name)]["file"] = str(files[name])
+        _say(f"saved {len(fits)} fits to {out_dir}")
+    if args.json:
+        _emit_json({"model": fits[0].spec.name, "n_curves": len(fits), "prob": args.prob,
+                    "seed": args.seed, "curves": rows, "time_s": time_s})
+        return 0
+    table = pd.DataFrame(rows).drop(columns=["file"], errors="ignore")
+    print(_table_text(table), flush=True)
+    print(f"{len(fits)} curves in {time_s:.1f} s", flush=True)
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = sub.add_parser(
+        "fit-many", formatter_class=fmt, help="fit every curve of a long table in one batch",
+        description=(
+            "Fit one BNSL form to many curves with one compiled sampler (curves padded to a\n"
+            "common length, the chains of all curves vectorized). DATA is a long CSV (one row\n"
+            "per point or run, --group naming the columns that tell curves apart), '-' for\n"
+            "standard input, or dataset:NAME[/PREFIX] for a bundled collection. Curve i (in\n"
+            "table order) is fitted with seed S + i."
+        ),
+        epilog=(
+            "examples:\n"
+            f"  {PROG} fit-many dataset:revisiting/LM --json\n"
+            f"  {PROG} fit-many runs.csv --group task,model --x params --y loss --out fits/\n"
+            f"  {PROG} fit-many runs.csv --group task --ray auto   # spread over a Ray cluster"
+        ),
+    )
+    p.add_argument("data", metavar="DATA", help="CSV path, '-', or dataset:NAME[/PREFIX]")
+    _add_csv_columns(p, group=True)
+    g = p.add_argument_group("model")
+    g.add_argument("--breaks", type=int, metavar="N", help="number of breaks (default: 1)")
+    g.add_argument("--model", metavar="NAME|PATH", help="a bundled model name or a .toml file")
+    _add_space_and_cutoff(g, "per curve, log when every fitted y > 0")
+    g = p.add_argument_group("output")
+    g.add_argument("--prob", type=_prob, default=0.9, metavar="P",
+                   help="probability of the bands behind held_out_covered (default: 0.9)")
+    g.add_argument("--drift", action="store_true",
+                   help="also refit each curve on the first 75%% of its fit range and score the "
+                        "held-out points with bands widened by as much as the law strayed "
+                        "there (drift_z, drift_scale; one more fit per curve, not on Ray)")
+    g.add_argument("--out", metavar="DIR", help="save each fit to DIR/<curve>.nc")
+    g.add_argument("--overwrite", action="store_true", help="let --out replace existing files")
+    g.add_argument("--json", action="store_true",
+                   help="print one JSON object on stdout and nothing else")
+    g = _add_sampler_options(p, "sampler (the same for every curve)",
+                             "seed of the first curve; curve i gets seed + i")
+    g.add_argument("--batch-size", type=int, metavar="N",
+                   help="curves per compiled call (default: 1 on a CPU, all on a GPU)")
+    g.add_argument("--ray", metavar="ADDRESS",
+                   help="spread batches over Ray: 'local' or a cluster address (needs "
+                        "bnsl-bayes[ray])")
+    p.set_defaults(func=_cmd_fit_many)
+
+
