@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from budgets import SMALL_ARGS as BUDGET
 
 import bnsl_bayes as bb
 from bnsl_bayes.cli import main
 
 CLI = [sys.executable, "-m", "bnsl_bayes.cli"]
-BUDGET = ["--chains", "2", "--warmup", "150", "--samples", "150"]
 SEED = 3
 COLUMNS = ["--x", "training_set_size", "--y", "test_cross_entropy", "--split", "split"]
 HELD_OUT_X = [800.0, 864.0, 928.0]
@@ -399,7 +399,7 @@ def test_predict_rejects_bad_seeds(runs, capsys):
 
 
 def test_default_predictions_include_held_out_and_beyond():
-    from bnsl_bayes.cli import _default_predict_x
+    from bnsl_bayes.cli.common import _default_predict_x
 
     curve = bb.datasets.load("four_digit_addition")
     xs = _default_predict_x(curve)

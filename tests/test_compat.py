@@ -21,7 +21,7 @@ import xarray as xr
 
 import bnsl_bayes as bb
 from bnsl_bayes.cli import main
-from bnsl_bayes.result import FORMAT_VERSION
+from bnsl_bayes.fileformat import FORMAT_VERSION
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NC = FIXTURES / "four_digit_addition_v1.nc"

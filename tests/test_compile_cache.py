@@ -10,7 +10,7 @@ import jax
 import pytest
 
 import bnsl_bayes as bb
-from bnsl_bayes.compile_cache import default_cache_folder
+from bnsl_bayes.sampling.devices import default_cache_folder
 
 
 def test_sets_jax_cache_folder_in_a_fresh_process(tmp_path):

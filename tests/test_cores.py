@@ -1,4 +1,4 @@
-"""One JAX CPU device per core (``bnsl_bayes.cores``) and the chains spread over them."""
+"""One JAX CPU device per core (``bnsl_bayes.sampling.devices``) and the chains spread over them."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import jax
 import pytest
 
 import bnsl_bayes as bb
-from bnsl_bayes.cores import available_cores, use_cpu_cores
-from bnsl_bayes.inference import chain_shards
+from bnsl_bayes.sampling.devices import available_cores, use_cpu_cores
+from bnsl_bayes.sampling.nuts import chain_shards
 
 
 def _devices_after_import(env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -13,7 +13,7 @@ import pytest
 
 import bnsl_bayes
 import bnsl_bayes.fitting
-import bnsl_bayes.inference
+import bnsl_bayes.sampling.nuts
 from bnsl_bayes.data import Curve, DataError
 from bnsl_bayes.spec import SpecError
 
@@ -336,7 +336,7 @@ def no_sampler(monkeypatch):
     def boom(*args, **kwargs):
         raise SamplerReached("sampler reached")
 
-    monkeypatch.setattr(bnsl_bayes.inference, "run_nuts", boom)
+    monkeypatch.setattr(bnsl_bayes.sampling.nuts, "run_nuts", boom)
     monkeypatch.setattr(bnsl_bayes.fitting, "run_nuts", boom)
 
 

@@ -32,15 +32,10 @@ from scipy.special import expit
 
 from bnsl_bayes import bnsl, load_spec
 from bnsl_bayes.data import Curve
+from bnsl_bayes.forms.bnsl import bnsl_model, standardized_log_power
 from bnsl_bayes.law import bnsl_log_power
-from bnsl_bayes.model import (
-    ModelData,
-    Scaling,
-    bnsl_model,
-    marginal_log_likelihood,
-    noise_prior,
-    standardized_log_power,
-)
+from bnsl_bayes.likelihood import marginal_log_likelihood, noise_prior
+from bnsl_bayes.standardize import ModelData, Scaling
 
 N_X = 6  # x values per example (one shape: each number of breaks compiles once)
 LOG_MAX = math.log(np.finfo(float).max)  # 709.78: exp overflows past this

@@ -23,16 +23,13 @@ from scipy import stats
 from scipy.integrate import quad
 
 from bnsl_bayes import bnsl, load_spec
-from bnsl_bayes import model as model_module
+from bnsl_bayes import likelihood as likelihood_module
 from bnsl_bayes.data import Curve
-from bnsl_bayes.model import (
-    AsymptoteCoordinate,
-    ModelData,
-    Scaling,
-    SortedIID,
-    bnsl_model,
-    to_user_units,
-)
+from bnsl_bayes.forms import base as model_module
+from bnsl_bayes.forms import coordinates
+from bnsl_bayes.forms.bnsl import bnsl_model, to_user_units
+from bnsl_bayes.forms.coordinates import AsymptoteCoordinate, SortedIID
+from bnsl_bayes.standardize import ModelData, Scaling
 
 # Standardizations of very different curves: (space, log_x0, log_x_width, y_shift, y_scale)
 SCALINGS = {
@@ -294,8 +291,8 @@ def test_marginal_likelihood_equals_integral_over_the_noise():
 
 
 def test_noise_draws_follow_the_conditional_inverse_gamma():
-    draw_noise = getattr(model_module, "draw_noise", None)
-    noise_prior = getattr(model_module, "noise_prior", None)
+    draw_noise = getattr(likelihood_module, "draw_noise", None)
+    noise_prior = getattr(likelihood_module, "noise_prior", None)
     if draw_noise is None or noise_prior is None:
         pytest.skip("the model samples the noise (no conditional draws)")
     spec = load_spec("bnsl-1")
@@ -354,7 +351,7 @@ def test_sorted_iid_density_integrates_to_one():
 # ---------------------------------------------------------------------------- AsymptoteCoordinate
 def _odds(w):
     with jax.enable_x64(True):
-        return np.asarray(model_module._odds(jnp.asarray(w)))
+        return np.asarray(coordinates.odds(jnp.asarray(w)))
 
 
 @pytest.mark.parametrize(("c1", "c0"), [(2.0, 3.0), (1.0, 1.0), (0.7, 4.0)])
@@ -399,7 +396,7 @@ def test_asymptote_coordinate_log_prob_is_base_times_jacobian():
     with jax.enable_x64(True):
         base = dist.Beta(2.0, 3.0)  # (made under x64: its parameters are float64)
         def r_of(wi):
-            o = model_module._odds(wi)
+            o = coordinates.odds(wi)
             return o / (1.0 + o)
 
         drdw = np.asarray(jax.vmap(jax.grad(r_of))(jnp.asarray(w)))

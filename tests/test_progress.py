@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bnsl_bayes.progress import Bar
+from bnsl_bayes.sampling.progress import Bar
 
 
 def test_bar_draws_in_place_and_ends_the_line(capsys):
