@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from statistics import NormalDist
 
 import arviz as az
 import numpy as np
@@ -16,7 +14,9 @@ import pandas as pd
 import xarray as xr
 from numpy.typing import ArrayLike
 
+from . import checks
 from .bands import band_table, curve_draws, predictive_draws
+from .checks import MisfitWarning, SamplingWarning
 from .data import Curve, DataError
 from .drift import Drift, apply_drift
 from .forms import Form, get_form
@@ -27,40 +27,6 @@ from .standardize import Scaling
 __all__ = ["Fit", "MisfitWarning", "SamplingWarning"]
 
 LAW_PARAMS = ("a", "b", "c0", "c", "d", "f")
-
-
-class SamplingWarning(UserWarning):
-    """NUTS reported a problem (divergences, r_hat > 1.01, low ESS), or the data cannot support
-    the bands (no point left to estimate the noise): the bands may be wrong."""
-
-
-class MisfitWarning(SamplingWarning):
-    """The fitted form misses structure in the data (residuals correlated along x): the bands,
-    past the data above all, are too narrow."""
-
-
-#: One-sided level of the residual-autocorrelation check of :meth:`Fit.check`.
-MISFIT_LEVEL = 0.01
-#: Fewest fit points for that check.
-MISFIT_MIN_POINTS = 10
-#: Share of kept iterations at NUTS's maximal tree depth above which :meth:`Fit.check` says
-#: that the data pin a break weakly.
-TREE_DEPTH_SATURATION = 0.1
-
-
-def lag1_autocorrelation(e: ArrayLike) -> float:
-    """``sum (e_t - m)(e_t+1 - m) / sum (e_t - m)^2`` of a sequence (nan below 3 values)."""
-    e = np.asarray(e, dtype=float)
-    e = e - e.mean() if e.size else e
-    denom = float(np.sum(e**2))
-    return float(np.sum(e[:-1] * e[1:]) / denom) if e.size >= 3 and denom > 0 else math.nan
-
-
-def misfit_threshold(n: int) -> float:
-    """``z_(1 - MISFIT_LEVEL) / sqrt(n)``: independent noise has a lag-1 autocorrelation of about
-    ``-1/n`` with sd ``1/sqrt(n)``, so it exceeds this in about 1% of sequences (residuals of
-    a fitted law, less often: fitting pulls their autocorrelation down)."""
-    return float(NormalDist().inv_cdf(1.0 - MISFIT_LEVEL) / math.sqrt(max(n, 1)))
 
 
 def _as_prob(prob: float) -> float:
@@ -130,47 +96,20 @@ class Fit:
 
     def diagnostics(self) -> dict[str, float | int]:
         """``max_r_hat``, ``min_ess_bulk`` and post-warmup ``divergences`` (rank-normalized)."""
-        names = self.form.diagnostic_vars(self.breaks)
-        post = self.data["posterior"].to_dataset()[names]
-        rhat = az.rhat(post)
-        ess = az.ess(post, method="bulk")
-        max_rhat = max(float(np.nanmax(np.atleast_1d(rhat[v].values))) for v in names)
-        min_ess = min(float(np.nanmin(np.atleast_1d(ess[v].values))) for v in names)
-        div = int(np.asarray(self.data["sample_stats"]["diverging"].values).sum())
-        return {"max_r_hat": max_rhat, "min_ess_bulk": min_ess, "divergences": div}
+        return checks.diagnostics(self.data, self.form.diagnostic_vars(self.breaks))
 
     def tree_depth_saturation(self) -> float:
         """Share of the kept iterations whose NUTS tree reached ``max_tree_depth``.
 
-        NaN for a fit whose file does not record the tree depths or the sampler settings. On
-        the 92 Revisiting curves with one break, the 22 fits above 10% took 61% of the sampling
-        time and all but one had r_hat > 1.01 (``benchmarks/revisiting_time.py``): curves on
-        which the data pin the break only weakly.
+        NaN for a fit whose file does not record the tree depths or the sampler settings.
         """
-        stats = self.data["sample_stats"]
-        sampler = json.loads(self.data.attrs.get("sampler", "{}") or "{}")
-        if "tree_depth" not in stats or "max_tree_depth" not in sampler:
-            return math.nan
-        depth = np.asarray(stats["tree_depth"].values)
-        return float(np.mean(depth >= int(sampler["max_tree_depth"])))
-
-    def _weak_break_advice(self) -> str:
-        """The sentence :meth:`check` adds to its r_hat and ESS warnings when the trees
-        saturate on a form with breaks, else ''."""
-        share = self.tree_depth_saturation()
-        if not (self.form.name == "bnsl" and self.breaks > 0 and share > TREE_DEPTH_SATURATION):
-            return ""
-        return (
-            f" The sampler's trees reached the maximal depth in {share:.0%} of the iterations: "
-            f"the data pin a break only weakly. Fix: compare fewer breaks, "
-            f"fit(..., breaks='auto') (PSIS-LOO; CLI: --breaks auto), or fit "
-            f"breaks={self.breaks - 1}."
-        )
+        return checks.tree_depth_saturation(self.data)
 
     def check(self, *, stacklevel: int = 2) -> list[str]:
         """Warn (:class:`SamplingWarning`) on divergences, r_hat > 1.01 or bulk ESS < 400, and
         when no fit point is left to estimate the noise (no more points than law parameters
-        and no per-run spread). Where the NUTS trees also reached their maximal depth in more
+        and no per-run spread); warn (:class:`MisfitWarning`) when the residuals are
+        correlated along x. Where the NUTS trees also reached their maximal depth in more
         than ``TREE_DEPTH_SATURATION`` of the iterations of a form with breaks, the r_hat and
         ESS warnings add that the data pin a break weakly, and how to fit fewer.
 
@@ -179,34 +118,19 @@ class Fit:
         list of str
             The messages (empty when the run looks healthy).
         """
-        d = self.diagnostics()
-        messages = []
-        rhat_bad, ess_bad = not d["max_r_hat"] <= 1.01, not d["min_ess_bulk"] >= 400
-        weak = self._weak_break_advice() if rhat_bad or ess_bad else ""
-        if d["divergences"] > 0:
-            messages.append(
-                f"{d['divergences']} divergent transitions after warmup: the sampler missed part "
-                f"of the posterior and the bands may be too narrow. Fix: raise target_accept "
-                f"(e.g. fit(..., target_accept=0.99)), or fit fewer breaks."
-            )
-        if rhat_bad:
-            messages.append(
-                f"max r_hat = {d['max_r_hat']:.3f} > 1.01: the chains disagree. Fix: run longer "
-                f"(warmup=2000, samples=2000) and check the trace plot for chains stuck in "
-                f"separate modes (then fit fewer breaks or give more points).{weak}"
-            )
-        if ess_bad:
-            messages.append(
-                f"min bulk ESS = {d['min_ess_bulk']:.0f} < 400: the posterior summaries are "
-                f"noisy. Fix: draw more samples (samples=2000 or more chains)."
-                + ("" if rhat_bad else weak)
-            )
-        noise = self._noise_unidentified()
+        weak_break = self.form.name == "bnsl" and self.breaks > 0
+        messages = checks.sampling_messages(
+            self.diagnostics(), self.tree_depth_saturation() if weak_break else math.nan,
+            self.breaks)
+        cd = self.data["constant_data"]
+        noise = checks.noise_message(np.asarray(cd["seeds"].values),
+                                     np.asarray(cd["std"].values), self.spec.n_law_params)
         if noise:
             messages.append(noise)
         for msg in messages:
             warnings.warn(msg, SamplingWarning, stacklevel=stacklevel + 1)
-        misfit = self._misfit()
+        misfit = checks.misfit_message(self.residual_autocorrelation(), self.form.name,
+                                       self.breaks)
         if misfit:
             warnings.warn(misfit, MisfitWarning, stacklevel=stacklevel + 1)
             messages.append(misfit)
@@ -216,11 +140,8 @@ class Fit:
         """Lag-1 autocorrelation of the residuals of the posterior median curve, in x order.
 
         Residuals are ``obs - median of the mean curve`` in the noise space (log y or y),
-        times ``sqrt(seeds)`` so that every point has the same noise sd. Independent noise
-        around the right law gives about ``-1/n`` with sd ``1/sqrt(n)``; a form that misses
-        structure (a break too few, a bend the law cannot follow) leaves runs of residuals of
-        one sign and a large positive value. On the Revisiting curves such fits extrapolate
-        with bands far too narrow (``benchmarks/README.md``, extrapolation).
+        times ``sqrt(seeds)`` so that every point has the same noise sd; see
+        :func:`~bnsl_bayes.checks.residual_autocorrelation`.
 
         Returns
         -------
@@ -238,46 +159,7 @@ class Fit:
                 e = np.log(y) - np.median(np.log(mu), axis=0)
             else:
                 e = y - np.median(mu, axis=0)
-        e = (e * np.sqrt(seeds))[np.argsort(x, kind="stable")]
-        lag1, n, threshold = lag1_autocorrelation(e), int(e.size), misfit_threshold(int(e.size))
-        return {"lag1": lag1, "n": n, "threshold": threshold,
-                "misfit": bool(n >= MISFIT_MIN_POINTS and lag1 > threshold)}
-
-    def _misfit(self) -> str | None:
-        """The warning when the residuals are correlated along x (see
-        :meth:`residual_autocorrelation`), else None."""
-        ac = self.residual_autocorrelation()
-        if not ac["misfit"]:
-            return None
-        more = (f"fit breaks={self.breaks + 1} or breaks='auto' and compare (bnsl-bayes "
-                f"compare)" if self.form.name == "bnsl" else "fit a BNSL (bnsl-bayes compare)")
-        return (
-            f"the residuals of the fitted curve are correlated along x (lag-1 autocorrelation "
-            f"{ac['lag1']:.2f} over {ac['n']} points; independent noise stays below "
-            f"{ac['threshold']:.2f} in 99% of fits): the form misses structure in the data and "
-            f"the bands, past the data above all, are too narrow. Fix: {more}; or widen the "
-            f"bands past the data by as much as the law strays within it: "
-            f"predict(x, drift=bnsl_bayes.calibrate_drift(fit)) (CLI: --drift)."
-        )
-
-    def _noise_unidentified(self) -> str | None:
-        """The warning when the data leave nothing to estimate the noise from, else None.
-
-        With as many fit points as law parameters the curve can pass through every point, and
-        without a per-run spread nothing else informs sigma: its posterior is then the noise
-        prior, which sits near its floor (sigma ~ 1e-4), and every band is far too narrow.
-        """
-        cd = self.data["constant_data"]
-        seeds, std = np.asarray(cd["seeds"].values), np.asarray(cd["std"].values)
-        n_fit, n_params = seeds.size, self.spec.n_law_params
-        if n_fit > n_params or np.any(np.isfinite(std) & (std > 0) & (seeds >= 2)):
-            return None
-        return (
-            f"{n_fit} fit points for the {n_params} parameters of the law and no per-run spread: "
-            f"nothing is left to estimate the noise, so sigma stays near its prior's floor and "
-            f"the bands are far too narrow. Fix: give the per-run standard deviation across "
-            f"seeds (std=..., CLI --std), add fit points, or fit a form with fewer parameters."
-        )
+        return checks.residual_autocorrelation(e, x, seeds)
 
     # ------------------------------------------------------------------ summaries
     def parameters(self, prob: float = 0.9) -> pd.DataFrame:

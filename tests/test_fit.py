@@ -13,12 +13,9 @@ import arviz as az
 import jax
 import numpy as np
 import pytest
+from budgets import FIT as FAST
 
 import bnsl_bayes as bb
-
-# One budget for the fast tests (compiled once per shape). Its diagnostics are checked only where a
-# test says so; the default budget's diagnostics are checked in test_default_settings_*.
-FAST = {"chains": 4, "warmup": 500, "samples": 500, "check": False}
 
 TRUTH_1 = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
 X_SIM = np.geomspace(10.0, 1e4, 20)
@@ -122,7 +119,7 @@ def test_datatree_groups_and_arviz(addition_fit):
         warnings.simplefilter("ignore", UserWarning)  # Pareto k on 14 influential points
         loo = az.loo(dt)
     assert np.isfinite(loo["elpd"])
-    addition_fit.predict([1000.0, 2000.0], seeds=4)
+    addition_fit.predict([1000.0, 2000.0], seeds=4, store=True)
     assert dt["predictions"]["y"].sizes["pred_point"] == 2
     np.testing.assert_array_equal(dt["predictions_constant_data"]["seeds"].values, [4, 4])
 
@@ -259,3 +256,24 @@ def test_sampling_problems_warn_with_the_fix(addition_fit, monkeypatch):
     monkeypatch.setattr(addition_fit, "diagnostics",
                         lambda: {"max_r_hat": 1.002, "min_ess_bulk": 900.0, "divergences": 0})
     assert addition_fit.check() == []
+
+
+def test_predict_and_plot_leave_the_fit_as_it_was(addition_fit, tmp_path):
+    """Reading a result must not change what gets saved (a plot once grew a file 20-fold)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = set(addition_fit.data.children) - {"predictions", "predictions_constant_data"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        before = addition_fit.save(tmp_path / "before.nc").stat().st_size
+    addition_fit.predict(np.geomspace(10.0, 1e5, 400), seeds=3)
+    plt.close(addition_fit.plot())
+    assert set(addition_fit.data.children) - {"predictions", "predictions_constant_data"} \
+        == groups
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        after = addition_fit.save(tmp_path / "after.nc").stat().st_size
+    assert after == before

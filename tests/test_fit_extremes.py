@@ -41,11 +41,11 @@ import jax
 import numpy as np
 import pandas as pd
 import pytest
+from budgets import FIT_BUDGET as FAST
+from budgets import SMALL as BUDGET
 
 import bnsl_bayes as bb
 
-BUDGET = {"chains": 2, "warmup": 150, "samples": 150, "check": False}
-FAST = {"chains": 4, "warmup": 500, "samples": 500}
 PROB = 0.9
 
 
@@ -297,7 +297,7 @@ POWER = {"a": 0.0, "b": 1.0, "c0": 0.3}
 def test_misfit_threshold_holds_its_level_on_independent_noise():
     """The lag-1 autocorrelation of independent noise exceeds ``misfit_threshold`` in about 1%
     of sequences at the lengths of real curves (binomial 99.9% bound on 4000 draws: <= 1.7%)."""
-    from bnsl_bayes.result import lag1_autocorrelation, misfit_threshold
+    from bnsl_bayes.checks import lag1_autocorrelation, misfit_threshold
 
     rng = np.random.default_rng(0)
     for n in (10, 16, 40, 70):

@@ -1,0 +1,212 @@
+"""The warning policy of a fit: sampling diagnostics, weakly pinned breaks, misfit, noise.
+
+Sampling problems are reported, not hidden: each check returns the message a user reads (what
+went wrong, what it does to the bands, and the fix); :meth:`bnsl_bayes.result.Fit.check` raises
+them as warnings. The functions here read a fit's DataTree and plain arrays only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from statistics import NormalDist
+
+import arviz as az
+import numpy as np
+import xarray as xr
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "MISFIT_LEVEL",
+    "MISFIT_MIN_POINTS",
+    "R_HAT_MAX",
+    "ESS_MIN",
+    "TREE_DEPTH_SATURATION",
+    "MisfitWarning",
+    "SamplingWarning",
+    "diagnostics",
+    "lag1_autocorrelation",
+    "misfit_message",
+    "misfit_threshold",
+    "noise_message",
+    "residual_autocorrelation",
+    "sampling_messages",
+    "tree_depth_saturation",
+]
+
+
+class SamplingWarning(UserWarning):
+    """NUTS reported a problem (divergences, r_hat > 1.01, low ESS), or the data cannot support
+    the bands (no point left to estimate the noise): the bands may be wrong."""
+
+
+class MisfitWarning(SamplingWarning):
+    """The fitted form misses structure in the data (residuals correlated along x): the bands,
+    past the data above all, are too narrow."""
+
+
+#: Largest r_hat (rank-normalized, split) of a sound fit.
+R_HAT_MAX = 1.01
+#: Smallest bulk ESS of a sound fit.
+ESS_MIN = 400
+#: One-sided level of the residual-autocorrelation check.
+MISFIT_LEVEL = 0.01
+#: Fewest fit points for that check.
+MISFIT_MIN_POINTS = 10
+#: Share of kept iterations at NUTS's maximal tree depth above which the r_hat and ESS
+#: warnings say that the data pin a break weakly.
+TREE_DEPTH_SATURATION = 0.1
+
+
+def diagnostics(data: xr.DataTree, var_names: list[str]) -> dict[str, float | int]:
+    """``max_r_hat``, ``min_ess_bulk`` (rank-normalized, ArviZ) over ``var_names`` and the
+    post-warmup ``divergences`` of a fit's DataTree."""
+    post = data["posterior"].to_dataset()[var_names]
+    rhat = az.rhat(post)
+    ess = az.ess(post, method="bulk")
+    max_rhat = max(float(np.nanmax(np.atleast_1d(rhat[v].values))) for v in var_names)
+    min_ess = min(float(np.nanmin(np.atleast_1d(ess[v].values))) for v in var_names)
+    div = int(np.asarray(data["sample_stats"]["diverging"].values).sum())
+    return {"max_r_hat": max_rhat, "min_ess_bulk": min_ess, "divergences": div}
+
+
+def passes(diag: dict[str, float | int]) -> bool:
+    """Whether diagnostics from :func:`diagnostics` are those of a sound run."""
+    return (diag["divergences"] == 0 and diag["max_r_hat"] <= R_HAT_MAX
+            and diag["min_ess_bulk"] >= ESS_MIN)
+
+
+def tree_depth_saturation(data: xr.DataTree) -> float:
+    """Share of the kept iterations whose NUTS tree reached ``max_tree_depth``.
+
+    NaN when the tree does not record the tree depths or the sampler settings. A high share on
+    a form with breaks means the data pin a break only weakly (docs/validation.md).
+    """
+    stats = data["sample_stats"]
+    sampler = json.loads(data.attrs.get("sampler", "{}") or "{}")
+    if "tree_depth" not in stats or "max_tree_depth" not in sampler:
+        return math.nan
+    depth = np.asarray(stats["tree_depth"].values)
+    return float(np.mean(depth >= int(sampler["max_tree_depth"])))
+
+
+def _weak_break_advice(saturation: float, breaks: int) -> str:
+    """The sentence added to the r_hat and ESS warnings when the trees saturate, else ''."""
+    if not saturation > TREE_DEPTH_SATURATION:
+        return ""
+    return (
+        f" The sampler's trees reached the maximal depth in {saturation:.0%} of the iterations: "
+        f"the data pin a break only weakly. Fix: compare fewer breaks, "
+        f"fit(..., breaks='auto') (PSIS-LOO; CLI: --breaks auto), or fit "
+        f"breaks={breaks - 1}."
+    )
+
+
+def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: int
+                      ) -> list[str]:
+    """The messages on divergences, r_hat and ESS.
+
+    Parameters
+    ----------
+    diag : dict
+        From :func:`diagnostics`.
+    saturation : float
+        Share of saturated trees (:func:`tree_depth_saturation`) on a form with breaks; NaN
+        where the weak-break advice does not apply.
+    breaks : int
+        Number of breaks of the fitted form.
+    """
+    messages = []
+    rhat_bad, ess_bad = not diag["max_r_hat"] <= R_HAT_MAX, not diag["min_ess_bulk"] >= ESS_MIN
+    weak = _weak_break_advice(saturation, breaks) if rhat_bad or ess_bad else ""
+    if diag["divergences"] > 0:
+        messages.append(
+            f"{diag['divergences']} divergent transitions after warmup: the sampler missed part "
+            f"of the posterior and the bands may be too narrow. Fix: raise target_accept "
+            f"(e.g. fit(..., target_accept=0.99)), or fit fewer breaks."
+        )
+    if rhat_bad:
+        messages.append(
+            f"max r_hat = {diag['max_r_hat']:.3f} > {R_HAT_MAX}: the chains disagree. Fix: run "
+            f"longer (warmup=2000, samples=2000) and check the trace plot for chains stuck in "
+            f"separate modes (then fit fewer breaks or give more points).{weak}"
+        )
+    if ess_bad:
+        messages.append(
+            f"min bulk ESS = {diag['min_ess_bulk']:.0f} < {ESS_MIN}: the posterior summaries are "
+            f"noisy. Fix: draw more samples (samples=2000 or more chains)."
+            + ("" if rhat_bad else weak)
+        )
+    return messages
+
+
+def lag1_autocorrelation(e: ArrayLike) -> float:
+    """``sum (e_t - m)(e_t+1 - m) / sum (e_t - m)^2`` of a sequence (nan below 3 values)."""
+    e = np.asarray(e, dtype=float)
+    e = e - e.mean() if e.size else e
+    denom = float(np.sum(e**2))
+    return float(np.sum(e[:-1] * e[1:]) / denom) if e.size >= 3 and denom > 0 else math.nan
+
+
+def misfit_threshold(n: int) -> float:
+    """``z_(1 - MISFIT_LEVEL) / sqrt(n)``: independent noise has a lag-1 autocorrelation of about
+    ``-1/n`` with sd ``1/sqrt(n)``, so it exceeds this in about 1% of sequences (residuals of
+    a fitted law, less often: fitting pulls their autocorrelation down)."""
+    return float(NormalDist().inv_cdf(1.0 - MISFIT_LEVEL) / math.sqrt(max(n, 1)))
+
+
+def residual_autocorrelation(resid: ArrayLike, x: ArrayLike, seeds: ArrayLike
+                             ) -> dict[str, float | int | bool]:
+    """Lag-1 autocorrelation of residuals in x order, each scaled by ``sqrt(seeds)``.
+
+    Independent noise around the right law gives about ``-1/n`` with sd ``1/sqrt(n)``; a form
+    that misses structure (a break too few, a bend the law cannot follow) leaves runs of
+    residuals of one sign and a large positive value, and then extrapolates with bands far too
+    narrow.
+
+    Returns
+    -------
+    dict
+        ``lag1``, ``n``, ``threshold`` (:func:`misfit_threshold`) and ``misfit`` (``lag1``
+        above it with at least ``MISFIT_MIN_POINTS`` points).
+    """
+    e = np.asarray(resid, dtype=float) * np.sqrt(np.asarray(seeds, dtype=float))
+    e = e[np.argsort(np.asarray(x), kind="stable")]
+    lag1, n, threshold = lag1_autocorrelation(e), int(e.size), misfit_threshold(int(e.size))
+    return {"lag1": lag1, "n": n, "threshold": threshold,
+            "misfit": bool(n >= MISFIT_MIN_POINTS and lag1 > threshold)}
+
+
+def misfit_message(ac: dict[str, float | int | bool], form: str, breaks: int) -> str | None:
+    """The warning when the residuals are correlated along x (``ac`` from
+    :func:`residual_autocorrelation`), else None."""
+    if not ac["misfit"]:
+        return None
+    more = (f"fit breaks={breaks + 1} or breaks='auto' and compare (bnsl-bayes compare)"
+            if form == "bnsl" else "fit a BNSL (bnsl-bayes compare)")
+    return (
+        f"the residuals of the fitted curve are correlated along x (lag-1 autocorrelation "
+        f"{ac['lag1']:.2f} over {ac['n']} points; independent noise stays below "
+        f"{ac['threshold']:.2f} in 99% of fits): the form misses structure in the data and "
+        f"the bands, past the data above all, are too narrow. Fix: {more}; or widen the "
+        f"bands past the data by as much as the law strays within it: "
+        f"predict(x, drift=bnsl_bayes.calibrate_drift(fit)) (CLI: --drift)."
+    )
+
+
+def noise_message(seeds: np.ndarray, std: np.ndarray, n_params: int) -> str | None:
+    """The warning when the data leave nothing to estimate the noise from, else None.
+
+    With as many fit points as law parameters the curve can pass through every point, and
+    without a per-run spread nothing else informs sigma: its posterior is then the noise
+    prior, which sits near its floor (sigma ~ 1e-4), and every band is far too narrow.
+    """
+    n_fit = seeds.size
+    if n_fit > n_params or np.any(np.isfinite(std) & (std > 0) & (seeds >= 2)):
+        return None
+    return (
+        f"{n_fit} fit points for the {n_params} parameters of the law and no per-run spread: "
+        f"nothing is left to estimate the noise, so sigma stays near its prior's floor and "
+        f"the bands are far too narrow. Fix: give the per-run standard deviation across "
+        f"seeds (std=..., CLI --std), add fit points, or fit a form with fewer parameters."
+    )
