@@ -5,7 +5,7 @@ of different curves can cost more per curve than one curve at a time. This measu
 same ``--curves`` simulated 1-break curves (20 points, 10 seeds per point, as speed.py) fitted
 with each batch size in ``--sizes``, after a first call of that size compiled the program.
 
-Usage: ``python benchmarks/batch_size.py [--curves 16] [--sizes 1,4,16] [--json]``.
+Usage: ``python -m benchmarks batch_size [--curves 16] [--sizes 1,4,16] [--json]``.
 """
 
 from __future__ import annotations

@@ -2,15 +2,15 @@
 
 NUTS chains of one curve take very different numbers of leapfrog steps (on weakly pinned
 breaks one chain may run 3 times as many as another). With one JAX CPU device per core
-(:mod:`bnsl_bayes.cores`) a 4-chain fit on 2 cores gives each device a fixed pair of chains,
-and a call of ``fit_many`` waits, curve after curve, for the slower pair. This runs the same
-``fit_many`` call (a fixed subset of the bundled Revisiting curves, 1 break, the defaults of
-``fit``) in fresh processes with ``--devices`` JAX CPU devices (``BNSL_BAYES_CPU_DEVICES``)
-and each ``--batches`` curves per compiled call, and reports the wall time of the call
-(compilation included: one program per call) and a checksum of the draws, which must not
-depend on either setting.
+(:mod:`bnsl_bayes.sampling.devices`) a 4-chain fit on 2 cores gives each device a fixed pair
+of chains, and a call of ``fit_many`` waits, curve after curve, for the slower pair. This runs
+the same ``fit_many`` call (a fixed subset of the bundled Revisiting curves, 1 break, the
+defaults of ``fit``) in fresh processes with ``--devices`` JAX CPU devices
+(``BNSL_BAYES_CPU_DEVICES``) and each ``--batches`` curves per compiled call, and reports the
+wall time of the call (compilation included: one program per call) and a checksum of the
+draws, which must not depend on either setting.
 
-Usage: ``python benchmarks/chain_balance.py [--devices 2,4] [--batches 1,8] [--every 4]
+Usage: ``python -m benchmarks chain_balance [--devices 2,4] [--batches 1,8] [--every 4]
 [--json]``.
 """
 
@@ -30,7 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def worker(batches: list[int], every: int) -> dict:
     """Run in a process whose JAX device count is already set: one call per batch size."""
-    sys.path.insert(0, str(ROOT))
     import jax
     import numpy as np
 
@@ -69,9 +68,9 @@ def main(argv: list[str] | None = None) -> dict:
     for d in (int(v) for v in args.devices.split(",")):
         env = dict(os.environ, BNSL_BAYES_CPU_DEVICES=str(d))
         res = subprocess.run(
-            [sys.executable, __file__, "--worker", "--batches", args.batches,
-             "--every", str(args.every)],
-            env=env, capture_output=True, text=True, check=True,
+            [sys.executable, "-m", "benchmarks", "chain_balance", "--worker",
+             "--batches", args.batches, "--every", str(args.every)],
+            env=env, capture_output=True, text=True, check=True, cwd=ROOT,
         )
         out["configs"].append(json.loads(res.stdout.strip().splitlines()[-1]))
     if args.json:

@@ -12,7 +12,7 @@ included:
 The classic point fit (``speed.reference_point_fit``) is timed in this process for the ratio
 the core issue asks about (cold <= 1/2 of the point fit).
 
-Usage: ``python benchmarks/cold_cache.py [--json]``.
+Usage: ``python -m benchmarks cold_cache [--json]``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if __package__ in (None, ""):
-    sys.path.insert(0, str(ROOT))
 
 CHILD = """
 import json, sys, time

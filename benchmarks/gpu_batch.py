@@ -8,7 +8,7 @@ chains x (1000 + 1000)); on a GPU all N curves and their chains are one vectoriz
 one JSON line per size as soon as it is measured (so a run cut short keeps what it measured),
 then a summary line.
 
-Usage: ``python benchmarks/gpu_batch.py [--sizes 1000,100]``.
+Usage: ``python -m benchmarks gpu_batch [--sizes 1000,100]``.
 """
 
 from __future__ import annotations
@@ -16,27 +16,22 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import bnsl_bayes as bb  # noqa: E402
-from benchmarks.speed import simulated_curves  # noqa: E402
-from bnsl_bayes import fitting  # noqa: E402
+import bnsl_bayes as bb
+from benchmarks.speed import simulated_curves
+from bnsl_bayes import fitting
 
 
 class _HostClock:
-    """Time spent in ``fitting._finish`` (building each Fit's ArviZ DataTree on the host from
+    """Time spent in ``fitting.finish`` (building each Fit's ArviZ DataTree on the host from
     the sampled arrays) while active: the part of a ``fit_many`` call that is not sampling."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        self._orig = fitting._finish
+        self._orig = fitting.finish
 
     def __enter__(self) -> _HostClock:
         def timed(*args, **kwargs):
@@ -46,11 +41,11 @@ class _HostClock:
             finally:
                 self.seconds += time.perf_counter() - t0
 
-        fitting._finish = timed
+        fitting.finish = timed
         return self
 
     def __exit__(self, *exc) -> None:
-        fitting._finish = self._orig
+        fitting.finish = self._orig
 
 
 def measure(n: int, seed: int = 0) -> dict:

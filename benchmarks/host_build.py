@@ -3,25 +3,20 @@
 The first ``--curves`` Revisiting curves (default 20; 13 to 71 fit points) are fitted with the
 default settings (1 break, 4 chains x (1000 + 1000)) in one ``fit_many`` call, after a first
 call on two of them has compiled the sampler. Reports the wall time of the call and the part
-spent in ``fitting._finish`` (user-unit draws, log likelihood, posterior predictive, DataTree),
+spent in ``fitting.finish`` (user-unit draws, log likelihood, posterior predictive, DataTree),
 measured as ``gpu_batch.py`` measures it.
 
-Usage: ``python benchmarks/host_build.py [--curves 20] [--json]``.
+Usage: ``python -m benchmarks host_build [--curves 20] [--json]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import bnsl_bayes as bb  # noqa: E402
-from benchmarks.gpu_batch import _HostClock  # noqa: E402
-from benchmarks.speed import emit  # noqa: E402
+import bnsl_bayes as bb
+from benchmarks.gpu_batch import _HostClock
+from benchmarks.speed import emit
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -7,23 +7,19 @@ compiles each length, then four perturbed copies (multiplicative noise sd 0.002,
 are timed warm. Padded points are masked out of the likelihood, but the law is still evaluated
 at them at every leapfrog step.
 
-Usage: ``python benchmarks/padding.py [--lengths 16,72,128] [--json]``.
+Usage: ``python -m benchmarks padding [--lengths 16,72,128] [--json]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import bnsl_bayes as bb  # noqa: E402
-from bnsl_bayes import inference  # noqa: E402
+import bnsl_bayes as bb
+from bnsl_bayes.sampling import nuts as inference
 
 
 def measure(lengths: list[int], copies: int = 4) -> list[dict]:

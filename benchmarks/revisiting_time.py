@@ -9,24 +9,19 @@ the seconds, the mean number of leapfrog steps per iteration, the share of post-
 iterations whose NUTS tree reached ``max_tree_depth`` (2^10 - 1 steps) and max r_hat; then how
 much of the sampling time the curves with saturated trees take.
 
-Usage: ``python benchmarks/revisiting_time.py [--curves N] [--saturated 0.1] [--json]``.
+Usage: ``python -m benchmarks revisiting_time [--curves N] [--saturated 0.1] [--json]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import bnsl_bayes as bb  # noqa: E402
-from benchmarks.speed import machine  # noqa: E402
+import bnsl_bayes as bb
+from benchmarks.speed import machine
 
 
 def per_curve(names: list[str], fits: list[bb.Fit], seconds: list[float]) -> list[dict]:

@@ -6,7 +6,7 @@ Times, on the 4-digit-addition curve (14 fit points, 1 break, 4 chains x (1000 +
   (one Python call of the objective per grid point, 163,840 points, ``finish=None``) then
   ``curve_fit`` on log(y + 1) from the best grid point;
 - ``point_fit_vectorized_s``: the same method with the grid evaluated in vectorized chunks
-  (``benchmarks/point_fit.py``), to show what the point fit costs when written for speed;
+  (``validation/point_fit.py``), to show what the point fit costs when written for speed;
 - ``bayes_cold_s``: the first ``bnsl_bayes.fit`` in the process (compilation included);
 - ``bayes_warm_s``: a second fit of a new curve of the same shape (no compilation);
 - ``many_per_curve_s``: warm time per curve of ``bnsl_bayes.fit_many`` on a batch of ``--many``
@@ -19,7 +19,7 @@ call in this process (``revisiting_bayes_s``, compilation of each padded length 
 the share of curves with max r_hat <= 1.01 and without divergences), against the vectorized
 point fit of the same curves one after the other (``revisiting_point_fit_s``).
 
-Usage: ``python benchmarks/speed.py [--many N] [--revisiting] [--json]``.
+Usage: ``python -m benchmarks speed [--many N] [--revisiting] [--json]``.
 """
 
 from __future__ import annotations
@@ -28,18 +28,14 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from scipy.optimize import brute, curve_fit
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import bnsl_bayes as bb  # noqa: E402
-from benchmarks.point_fit import point_fit_bnsl  # noqa: E402
+import bnsl_bayes as bb
+from validation.point_fit import point_fit_bnsl
 
 
 def _law_np(x, a, b, c0, c1, d1, f1):

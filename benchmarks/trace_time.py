@@ -12,7 +12,7 @@ built three ways and each is lowered, compiled and run twice:
 - ``fit, no mode search``: the same with ``init_starts=0`` (chains start at the prior centre),
   which shows what the multi-start BFGS mode search costs to trace and compile.
 
-Usage: ``python benchmarks/trace_time.py [--json]``.
+Usage: ``python -m benchmarks trace_time [--json]``.
 """
 
 from __future__ import annotations
@@ -20,19 +20,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import bnsl_bayes as bb  # noqa: E402
-from bnsl_bayes import inference  # noqa: E402
-from bnsl_bayes.model import ModelData, Scaling  # noqa: E402
-from bnsl_bayes.spec import load_spec  # noqa: E402
+import bnsl_bayes as bb
+from bnsl_bayes.sampling import nuts as inference
+from bnsl_bayes.spec import load_spec
+from bnsl_bayes.standardize import ModelData, Scaling
 
 
 def measure(layout: str) -> dict:

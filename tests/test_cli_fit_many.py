@@ -11,14 +11,11 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from budgets import SMALL as FAST
+from budgets import SMALL_ARGS as BUDGET
 
 import bnsl_bayes as bb
 from bnsl_bayes.cli import main
-
-# The budget of tests/test_cli.py and tests/test_plot.py on the same 4-digit-addition length:
-# one compiled program for all of them.
-BUDGET = ["--chains", "2", "--warmup", "150", "--samples", "150"]
-FAST = {"chains": 2, "warmup": 150, "samples": 150, "check": False}
 
 
 def _table() -> pd.DataFrame:

@@ -1,5 +1,5 @@
 """Model comparison by PSIS-LOO (``bb.compare``), ``fit(breaks="auto")``, the ``compare`` command
-and the extrapolation benchmark.
+and the held-out scores of ``bnsl_bayes.scoring``.
 
 One sampler budget (``BUDGET``) and one curve length (8 points, padded length 8) are used
 throughout, so that ``bnsl-0`` and ``bnsl-1`` compile once each and every later fit of this
@@ -12,23 +12,19 @@ from __future__ import annotations
 import importlib
 import json
 import math
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import jax
 import numpy as np
 import pytest
+from budgets import SMALL_BUDGET as BUDGET
 
 import bnsl_bayes as bb
 from bnsl_bayes.cli import main
 
 cmp_mod = importlib.import_module("bnsl_bayes.compare")  # the module (bb.compare is the function)
 
-# The budget of tests/test_cli.py, test_plot.py and test_fit_extremes.py: shared compiled programs.
-BUDGET = {"chains": 2, "warmup": 150, "samples": 150}
-ROOT = Path(__file__).resolve().parent.parent
 X8 = np.geomspace(10.0, 1e4, 8)
 
 
@@ -201,37 +197,7 @@ def test_cli_bad_input_exits_2(csv_path, capsys, monkeypatch, args):
     assert len(err.strip().splitlines()) == 1 and "error" in err
 
 
-# ---------------------------------------------------------------------------- benchmark
-@pytest.mark.slow  # a subprocess that compiles its own sampler (about 75 s on 2 cores)
-def test_extrapolation_benchmark_json(tmp_path):
-    md = tmp_path / "table.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "extrapolation.py"), "--domain", "NMT",
-         "--limit", "2", "--chains", "2", "--warmup", "50", "--samples", "50", "--json",
-         "--markdown", str(md)],
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    res = json.loads(proc.stdout)
-    for key in ("curves", "coverage50", "coverage90", "coverage90_per_curve",
-                "share_bayes_rmsle_le_point_fit", "median_rmsle_bayes",
-                "median_rmsle_point_fit", "time_s", "methods", "share_lowest_rmsle"):
-        assert key in res, key
-    assert len(res["curves"]) == res["n_curves"] == 2
-    for key in ("coverage50", "coverage90", "coverage90_per_curve",
-                "share_bayes_rmsle_le_point_fit"):
-        assert 0.0 <= res[key] <= 1.0, key
-    assert res["median_rmsle_bayes"] >= 0 and res["time_s"] > 0
-    assert math.isclose(sum(res["share_lowest_rmsle"].values()), 1.0)
-    for rec in res["curves"]:
-        assert rec["curve"].startswith("NMT/")
-        ranks = sorted(m["rank"] for m in rec["methods"].values())
-        assert ranks == list(range(1, 7))  # bayes, bnsl_point, M1-M4
-        b = rec["methods"]["bayes"]
-        assert 0 <= b["covered50"] <= b["covered90"] <= rec["n_held_out"]
-    assert md.read_text().count("| NMT/") == 2
-
-
+# ---------------------------------------------------------------------------- scoring
 def _held_out_curve(sd_fit: float, sd_held: float, seed: int = 0) -> bb.Curve:
     """A power law: 40 log-spaced fit points, 400 dense held-out points past them."""
     rng = np.random.default_rng(seed)
@@ -244,7 +210,7 @@ def _held_out_curve(sd_fit: float, sd_held: float, seed: int = 0) -> bb.Curve:
 
 
 def test_held_out_windows_follow_the_fit_grid():
-    from benchmarks.extrapolation import held_out_windows
+    from bnsl_bayes.scoring import held_out_windows
 
     c = _held_out_curve(0.01, 0.01)
     labels = held_out_windows(c)
@@ -262,7 +228,7 @@ def test_held_out_windows_follow_the_fit_grid():
 
 
 def test_noise_ratio_of_held_out_to_fit_scatter():
-    from benchmarks.extrapolation import noise_ratio
+    from bnsl_bayes.scoring import noise_ratio
 
     # same noise: about 1; held-out sd 3x the fit's: about 9 (sampling sd of the estimates is
     # about 25% with 40 fit points, so a factor 2 band is loose but can fail)
@@ -273,14 +239,6 @@ def test_noise_ratio_of_held_out_to_fit_scatter():
     # too few held-out points: no estimate
     x = np.concatenate([np.geomspace(1, 1e4, 30), [2e4, 5e4]])
     assert noise_ratio(bb.Curve.from_arrays(x, x**-0.5, held_out=np.arange(32) >= 30)) is None
-
-
-def test_extrapolation_bad_option_exits_2():
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "extrapolation.py"), "--limit", "0"],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
-    )
-    assert proc.returncode == 2 and "--limit" in proc.stderr
 
 
 # ---------------------------------------------------------------------------- double descent

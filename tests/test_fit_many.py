@@ -10,12 +10,13 @@ from __future__ import annotations
 import jax
 import numpy as np
 import pytest
+from budgets import FIT as FAST
+from budgets import SMALL
 
 import bnsl_bayes as bb
-from bnsl_bayes import inference
-from bnsl_bayes.model import ModelData, Scaling, marginal_log_likelihood
-
-FAST = {"chains": 4, "warmup": 500, "samples": 500, "check": False}
+from bnsl_bayes.likelihood import marginal_log_likelihood
+from bnsl_bayes.sampling import nuts as inference
+from bnsl_bayes.standardize import ModelData, Scaling
 
 
 def _curves() -> list[bb.Curve]:
@@ -89,11 +90,6 @@ def test_no_recompilation_for_same_shape(many):
                               many[0].data.posterior["a"].values)
 
 
-# The budget and curve length of tests/test_compare.py and tests/test_fit_extremes.py: the
-# one-curve program of bnsl-0 on 8 points is compiled once for the session.
-SMALL = {"chains": 2, "warmup": 150, "samples": 150, "check": False}
-
-
 def test_batch_size_does_not_change_draws():
     # One call of the two-curve program gives what two calls of the one-curve program gave
     # (bnsl-0 on 8 points: the cheapest program to compile twice).
@@ -156,30 +152,12 @@ def test_padded_length_buckets():
         8, 8, 16, 16, 16, 24, 304]
 
 
-def test_revisiting_time_rows_and_summary(many):
-    """benchmarks/revisiting_time.py: per-curve rows from real fits, and the summary's split
-    of the time between curves with saturated NUTS trees and the others."""
-    from benchmarks.revisiting_time import per_curve, summarize
-
-    rows = per_curve(["full", "short"], many, [3.0, 1.0])
-    assert [r["points"] for r in rows] == [14, 12]
-    for r, f in zip(rows, many, strict=True):
+def test_tree_depth_saturation_and_diagnostics(many):
+    """What benchmarks/revisiting_time.py reads of each Fit: its fit points, the share of
+    iterations at the maximal tree depth and max r_hat."""
+    assert [int(f.curve.fit_mask.sum()) for f in many] == [14, 12]
+    for f in many:
         depth = f.data.sample_stats["tree_depth"].values
-        assert r["share_max_depth"] == pytest.approx(np.mean(depth >= 10))  # the default
-        assert r["max_r_hat"] == f.diagnostics()["max_r_hat"]
-        assert r["mean_steps"] == pytest.approx(f.data.sample_stats["n_steps"].values.mean())
-
-    def row(s, share, r_hat):
-        return {"s": s, "share_max_depth": share, "max_r_hat": r_hat}
-
-    # the first row (compilation) is left out of every sum
-    synthetic = [row(30.0, 0.5, 1.0), row(10.0, 0.4, 1.2), row(2.0, 0.0, 1.005),
-                 row(4.0, 0.05, 1.001), row(6.0, 0.2, 1.002)]
-    out = summarize(synthetic, 0.1)
-    assert out["first_curve_s"] == 30.0 and out["other_curves_s"] == 22.0
-    assert out["saturated_curves"] == 2 and out["saturated_s"] == 16.0
-    assert out["saturated_share_of_time"] == pytest.approx(16.0 / 22.0)
-    assert out["curves_touching_max_depth"] == 3
-    assert out["median_s_saturated"] == 8.0 and out["median_s_other"] == 3.0
-    assert out["unsaturated_pace_s"] == pytest.approx(3.0 * 4)
-    assert (out["r_hat_le_1_01_saturated"], out["r_hat_le_1_01_other"]) == (1, 2)
+        assert f.tree_depth_saturation() == pytest.approx(np.mean(depth >= 10))  # the default
+        assert float(f.diagnostics()["max_r_hat"]) == f.diagnostics()["max_r_hat"]
+        assert np.isfinite(f.data.sample_stats["n_steps"].values.mean())

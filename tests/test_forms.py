@@ -10,35 +10,32 @@ the parameters of a simulated curve of each form.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import math
 import warnings
 from contextlib import contextmanager
-from pathlib import Path
 
 import arviz as az
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from budgets import FORMS as FAST
 from numpyro import handlers
 from numpyro.infer.util import log_density
 from scipy.optimize import brentq
 
 import bnsl_bayes as bb
 from bnsl_bayes import forms as forms_module
-from bnsl_bayes import model as model_module
 from bnsl_bayes.cli import main
 from bnsl_bayes.fitting import resolve_model
 from bnsl_bayes.forms import FORMS, get_form
+from bnsl_bayes.forms import base as model_module
 from bnsl_bayes.law import bnsl, m1, m2, m3, m4, m4_log_b, m4_root
-from bnsl_bayes.model import ModelData, Scaling
 from bnsl_bayes.spec import SpecError, parse_spec
+from bnsl_bayes.standardize import ModelData, Scaling
 
-ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ["m1", "m2", "m3", "m4"]
-FAST = {"chains": 2, "warmup": 200, "samples": 200, "check": False}
 X = np.geomspace(10.0, 1e4, 16)  # 16 points: the padded length 16, one program per form
 TRUTH = {
     "m1": {"a": 5.0, "b": -0.3},
@@ -164,12 +161,10 @@ def test_m4_gradients_match_finite_differences():
 
 
 def test_point_fit_uses_the_package_solver():
-    spec = importlib.util.spec_from_file_location("point_fit", ROOT / "benchmarks" /
-                                                  "point_fit.py")
-    point_fit = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(point_fit)
+    from bnsl_bayes.pointfit import predict_baseline
+
     xs = np.geomspace(1.0, 1e4, 5)
-    got = point_fit.predict_baseline("M4", {"a": 0.8, "b": 5.0, "c": -0.6, "eps_0": 2.5,
+    got = predict_baseline("M4", {"a": 0.8, "b": 5.0, "c": -0.6, "eps_0": 2.5,
                                             "eps_inf": 0.1}, xs)
     np.testing.assert_allclose(got, _law("m4", xs, **TRUTH["m4"]), rtol=1e-14)
 

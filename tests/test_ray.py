@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from budgets import FIT as FAST
 
 import bnsl_bayes as bb
 
@@ -15,8 +16,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
-
-FAST = {"chains": 4, "warmup": 500, "samples": 500, "check": False}
 
 
 def _curves() -> list[bb.Curve]:

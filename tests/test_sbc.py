@@ -1,21 +1,16 @@
-"""Simulation-based calibration, quick version (``benchmarks/sbc.py --quick``).
+"""Simulation-based calibration, quick version (``bnsl_bayes.sbc.quick``).
 
 bnsl-0 and bnsl-1 fitted to curves simulated from their own prior must give uniform ranks of
 every true quantity among the posterior draws; the negative control (curves of several seeds
 per point fitted as one run per point) must fail the same check, which shows that the check has
-the power to fail. See the benchmark's docstring for what is simulated and compared.
+the power to fail. See :mod:`bnsl_bayes.sbc` for what is simulated and compared.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from benchmarks.sbc import quick  # noqa: E402
+from bnsl_bayes.sbc import quick
 
 
 @pytest.fixture(scope="module")

@@ -22,11 +22,11 @@ Subcommands
 
 Usage (the runs of the diagnosis report, seeds_prior_check, 2 shared CPU cores)::
 
-    python benchmarks/seeds_prior_check.py truth
-    python benchmarks/seeds_prior_check.py study --prior default --repeats 2
-    python benchmarks/seeds_prior_check.py study --prior t3 --repeats 2
-    python benchmarks/seeds_prior_check.py study --prior n10 --repeats 2
-    python benchmarks/seeds_prior_check.py study --prior default --repeats 1 \\
+    python -m validation seeds_prior_check truth
+    python -m validation seeds_prior_check study --prior default --repeats 2
+    python -m validation seeds_prior_check study --prior t3 --repeats 2
+    python -m validation seeds_prior_check study --prior n10 --repeats 2
+    python -m validation seeds_prior_check study --prior default --repeats 1 \\
         --chains 4 --warmup 1000 --samples 1000
 
 ``--json PATH`` writes the per-fit rows.
@@ -38,27 +38,24 @@ import argparse
 import json
 import math
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+from scipy import stats
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-from scipy import stats  # noqa: E402
-
-import bnsl_bayes as bb  # noqa: E402
-from bnsl_bayes.data import Curve  # noqa: E402
-from bnsl_bayes.datasets import FOUR_DIGIT_ADDITION_TRUTH as TRUTH  # noqa: E402
-from bnsl_bayes.model import ModelData, Scaling, bnsl_model  # noqa: E402
-from bnsl_bayes.predict import curve_draws  # noqa: E402
-from bnsl_bayes.seeds import FOUR_DIGIT_ADDITION_SIGMA as SIGMA  # noqa: E402
-from bnsl_bayes.seeds import _law_mu  # noqa: E402
-from bnsl_bayes.spec import load_spec  # noqa: E402
+import bnsl_bayes as bb
+from bnsl_bayes.bands import curve_draws
+from bnsl_bayes.data import Curve
+from bnsl_bayes.datasets import FOUR_DIGIT_ADDITION_TRUTH as TRUTH
+from bnsl_bayes.forms.bnsl import bnsl_model
+from bnsl_bayes.seeds import FOUR_DIGIT_ADDITION_SIGMA as SIGMA
+from bnsl_bayes.seeds.truth import law_mu as _law_mu
+from bnsl_bayes.spec import load_spec
+from bnsl_bayes.standardize import ModelData, Scaling
 
 GRID = np.arange(15.0, 700.0, 15.0)
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,7 +175,7 @@ def bfgs(params0, md, spec):
 
 
 def to_user(params, sc):
-    from bnsl_bayes.model import to_user_units
+    from bnsl_bayes.forms.bnsl import to_user_units
     p = {k: np.asarray(v)[None] for k, v in params.items()}
     u = to_user_units(p, sc, 1)
     return {"c": float(u["c"][0, 0]), "d": float(u["d"][0, 0]), "f": float(u["f"][0, 0])}
@@ -227,7 +224,7 @@ def cmd_truth(args):
             mu_t = _law_mu(TRUTH, np.array(args.targets))
             preds = {}
             for tag, pp in (("local", p_loc), ("nobreak", p_nb)):
-                from bnsl_bayes.model import to_user_units
+                from bnsl_bayes.forms.bnsl import to_user_units
                 u = to_user_units({k: np.asarray(v)[None] for k, v in pp.items()}, sc, 1)
                 preds[tag] = np.abs(np.log(curve_draws(u, np.array(args.targets))[0] / mu_t))
             row = {"prior": prior, "seeds": n, "x_max": x_max,

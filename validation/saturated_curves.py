@@ -9,7 +9,7 @@ call, and prints per curve the mean leapfrog steps per iteration, the share of i
 the maximal depth, max r_hat, min bulk ESS, divergences and the 90% bands of c1 and d1. Run it
 before and after applying a patch from ``benchmarks/tried/`` to compare.
 
-Usage: ``python benchmarks/saturated_curves.py [--curves NAME|NAME...] [--warmup N]
+Usage: ``python -m validation saturated_curves [--curves NAME|NAME...] [--warmup N]
 [--samples N] [--json]``.
 """
 
@@ -17,18 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import bnsl_bayes as bb  # noqa: E402
-from benchmarks.speed import machine  # noqa: E402
+import bnsl_bayes as bb
+from benchmarks.speed import machine
 
 DEFAULT_CURVES = (
     "LM/val_loss/4.53e+08",

@@ -9,8 +9,8 @@ points, 3 held out). Methods, each fitted on the fit points only:
   prediction, the predictive bands of a new run (seeds = 1) are scored.
 - ``bayes_auto`` (``--auto``): 0 to 3 breaks per curve (``fit_many`` once per number of breaks,
   on the curves with enough fit points), the form with the highest PSIS-LOO elpd on the fit points
-  kept (:func:`bnsl_bayes.compare.loo_table`).
-- ``bnsl_point``: the paper's classic point fit (``benchmarks/point_fit.py``: brute grid +
+  kept (:func:`bnsl_bayes.loo.loo_table`).
+- ``bnsl_point``: the paper's classic point fit (``validation/point_fit.py``: brute grid +
   ``curve_fit`` on log(1 + y), 1 break; grid on ``x / min(x)`` by default, ``--grid paper`` for
   the reference grid in the units of x).
 - ``M1`` ... ``M4``: the baselines of Alabdulmohsin et al. (2022), same objective.
@@ -32,17 +32,17 @@ held-out points weighs 494 times a curve with one, and its points are strongly c
 lie on one extrapolated curve) and **per curve** (the mean over curves of each curve's covered
 fraction: every curve weighs the same). A third count scores like with like: the held-out
 points averaged over **windows** of log x as wide as the fit points' last log spacing
-(:func:`held_out_windows`; the fit grid, not the held-out values, sets the width), each
-window's mean against the 90% band of one new point (seeds 1) at the window's centre. The
-per-curve column ``noise ratio held/fit`` (:func:`noise_ratio`) is the variance of the
-held-out points' scatter over that of the fit points, from second differences of log y: a
-diagnostic of the data, used by no fit.
+(:func:`bnsl_bayes.scoring.held_out_windows`; the fit grid, not the held-out values, sets the
+width), each window's mean against the 90% band of one new point (seeds 1) at the window's
+centre. The per-curve column ``noise ratio held/fit`` (:func:`bnsl_bayes.scoring.noise_ratio`)
+is the variance of the held-out points' scatter over that of the fit points, from second
+differences of log y: a diagnostic of the data, used by no fit.
 
 Run from the repository root::
 
-    python benchmarks/extrapolation.py --json --markdown benchmarks/extrapolation.md
-    python benchmarks/extrapolation.py --limit 2 --chains 2 --warmup 100 --samples 100 --json
-    python benchmarks/extrapolation.py --drift --json --markdown benchmarks/extrapolation_drift.md
+    python -m validation extrapolation --json --markdown benchmarks/extrapolation.md
+    python -m validation extrapolation --limit 2 --chains 2 --warmup 100 --samples 100 --json
+    python -m validation extrapolation --drift --json --markdown benchmarks/extrapolation_drift.md
 """
 
 from __future__ import annotations
@@ -59,21 +59,18 @@ from typing import Any
 
 import numpy as np
 
-if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import bnsl_bayes as bb  # noqa: E402
-from benchmarks.point_fit import (  # noqa: E402
+import bnsl_bayes as bb
+from bnsl_bayes.bands import curve_draws, predictive_draws
+from bnsl_bayes.drift import Drift, apply_drift
+from bnsl_bayes.loo import loo_table
+from bnsl_bayes.scoring import held_out_windows, noise_ratio, rmsle, window_means
+from validation.point_fit import (
     BASELINES,
     point_fit_baseline,
     point_fit_bnsl,
     predict,
     predict_baseline,
-    rmsle,
 )
-from bnsl_bayes.compare import loo_table  # noqa: E402
-from bnsl_bayes.drift import Drift, apply_drift  # noqa: E402
-from bnsl_bayes.predict import curve_draws, predictive_draws  # noqa: E402
 
 __all__ = ["load_curves", "main", "run", "score_bayes", "score_point"]
 
@@ -120,55 +117,6 @@ def _logmeanexp(a: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.squeeze(m, axis) + np.log(np.mean(np.exp(a - m), axis=axis))
 
 
-def held_out_windows(curve: bb.Curve) -> np.ndarray:
-    """Window label of each held-out point: consecutive bins of log x as wide as the last log
-    spacing of the fit points (the design the fit saw), counted from the first held-out x.
-
-    Averaging the held-out points of a window gives a measurement on the fit points' own
-    grid; on curves whose held-out points are sparser than that grid every point is its own
-    window.
-    """
-    lx_fit = np.sort(np.log(curve.x[curve.fit_mask]))
-    width = float(lx_fit[-1] - lx_fit[-2]) if lx_fit.size >= 2 else 0.0
-    lx = np.log(curve.x[curve.held_out])
-    if not width > 0:
-        return np.arange(lx.size)
-    return np.unique(np.floor((lx - lx.min()) / width).astype(int), return_inverse=True)[1]
-
-
-def _window_means(x: np.ndarray, y: np.ndarray, labels: np.ndarray, space: str):
-    """Geometric-mean x and mean y (log space: geometric mean) of each window."""
-    k = labels.max() + 1
-    counts = np.bincount(labels, minlength=k)
-    xc = np.exp(np.bincount(labels, np.log(x), minlength=k) / counts)
-    if space == "log":
-        yc = np.exp(np.bincount(labels, np.log(y), minlength=k) / counts)
-    else:
-        yc = np.bincount(labels, y, minlength=k) / counts
-    return xc, yc
-
-
-def noise_ratio(curve: bb.Curve) -> float | None:
-    """Variance of the held-out points' scatter over that of the fit points (log y).
-
-    Each scatter is estimated from second differences along x (``var(d2) = 6 s^2`` for
-    independent noise on a locally linear trend), so the trend drops out. A diagnostic of the
-    data, not an input to any fit: about 1 where both kinds of point are the same kind of
-    measurement.
-    """
-    def scatter(mask: np.ndarray) -> float | None:
-        if mask.sum() < 5 or np.any(curve.y[mask] <= 0):
-            return None
-        o = np.argsort(curve.x[mask])
-        d2 = np.diff(np.log(curve.y[mask][o]), 2)
-        return float(np.mean(d2**2) / 6.0)
-
-    s_fit, s_held = scatter(curve.fit_mask), scatter(curve.held_out)
-    if s_fit is None or s_held is None or s_fit <= 0:
-        return None
-    return s_held / s_fit
-
-
 def score_bayes(fit: bb.Fit, drift: Drift | None = None) -> dict[str, Any]:
     """Held-out scores of a Bayesian fit: RMSLE of the median, coverage, mlpd and diagnostics.
 
@@ -197,7 +145,7 @@ def score_bayes(fit: bb.Fit, drift: Drift | None = None) -> dict[str, Any]:
     out["below90"] = int(np.sum(y < lo))  # misses under the band (lo: the 90% band's)
     # the held-out points averaged over windows of the fit grid, against the band of one new
     # point like a fit point (seeds 1)
-    xc, yc = _window_means(x, y, held_out_windows(c), fit.space)
+    xc, yc = window_means(x, y, held_out_windows(c), fit.space)
     yc_new = predictive_draws(law(xc), d["sigma"], fit.space, np.ones(xc.size), rng)
     lo, hi = np.quantile(yc_new, [0.05, 0.95], axis=0)
     out.update(windows=int(xc.size), windows_covered90=int(np.sum((lo <= yc) & (yc <= hi))))
@@ -257,7 +205,7 @@ def score_point(y_fit_hat: np.ndarray, y_fit: np.ndarray, y_hat: np.ndarray,
 def _point_fits(curve: bb.Curve, grid: str) -> dict[str, dict[str, Any]]:
     m, h = curve.fit_mask, curve.held_out
     xf, yf, xh, yh = curve.x[m], curve.y[m], curve.x[h], curve.y[h]
-    xc, yc = _window_means(xh, yh, held_out_windows(curve), "log")
+    xc, yc = window_means(xh, yh, held_out_windows(curve), "log")
     out = {}
     t0 = time.perf_counter()
     with warnings.catch_warnings():

@@ -11,7 +11,7 @@ then the share that meets the target.
 
 Usage::
 
-    python benchmarks/convergence.py [--curves 10] [--sigma 0.02] [--json]
+    python -m validation convergence [--curves 10] [--sigma 0.02] [--json]
 """
 
 from __future__ import annotations
@@ -20,15 +20,11 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 
+import jax
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import jax  # noqa: E402
-
-import bnsl_bayes as bb  # noqa: E402
+import bnsl_bayes as bb
 
 X = np.geomspace(10.0, 1e4, 30)
 LAWS = {

@@ -16,7 +16,7 @@ cross-validation (Buerkner, Gabry and Vehtari 2020): reweight the full fit's dra
 stand in for the refit's posterior, and report its Pareto k-hat per curve (``k_max``,
 ``k_le_0.7``) next to the same agreement measures.
 
-Usage: ``python benchmarks/drift_budget.py [--budgets 1000,1000:500,500:300,300] [--psis]
+Usage: ``python -m validation drift_budget [--budgets 1000,1000:500,500:300,300] [--psis]
 [--domain D] [--limit N] [--json]``.
 """
 
@@ -26,19 +26,14 @@ import argparse
 import math
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from arviz_stats.base import array_stats
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from arviz_stats.base import array_stats  # noqa: E402
-
-import bnsl_bayes as bb  # noqa: E402
-from benchmarks.extrapolation import _budget, load_curves  # noqa: E402
-from benchmarks.speed import emit  # noqa: E402
-from bnsl_bayes.drift import lfo_curve  # noqa: E402
+import bnsl_bayes as bb
+from benchmarks.speed import emit
+from bnsl_bayes.drift import lfo_curve
+from validation.extrapolation import _budget, load_curves
 
 
 def compare(reference: list[bb.Drift], other: list[bb.Drift]) -> dict:

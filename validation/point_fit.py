@@ -58,7 +58,7 @@ solved for ``y`` by the package's solver (``bnsl_bayes.law.m4_log_b``, vectorize
 ``curve_fit`` optimizes M4 in ``log b`` (b spans many decades).
 No sign constraints are imposed on M1-M3 (e.g. M2 may fit ``a < 0``, ``b > 0``).
 
-Run ``python benchmarks/point_fit.py`` from the repository root to fit the 4-digit-addition
+Run ``python -m validation point_fit`` from the repository root to fit the 4-digit-addition
 curve of the paper (14 fit points, 3 held out).
 """
 
@@ -70,13 +70,22 @@ import itertools
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy.optimize import curve_fit
 
-from bnsl_bayes.forms import host_law_log, m4_mu
+from bnsl_bayes.pointfit import BASELINE_PARAMS as _BASELINE_PARAMS
+from bnsl_bayes.pointfit import (
+    BASELINES,
+    predict,
+    predict_baseline,
+)
+from bnsl_bayes.pointfit import baseline_rows as _baseline_rows
+from bnsl_bayes.pointfit import bnsl_rows as _bnsl_rows
+from bnsl_bayes.scoring import rmsle
 
 __all__ = [
     "BASELINES",
@@ -88,19 +97,7 @@ __all__ = [
     "rmsle",
 ]
 
-DEFAULT_CSV = (
-    Path(__file__).resolve().parent.parent / "bnsl_bayes" / "datasets" / "four_digit_addition.csv"
-)
-
-#: Names of the baseline forms understood by :func:`point_fit_baseline`.
-BASELINES = ("M1", "M2", "M3", "M4")
-
-_BASELINE_PARAMS = {
-    "M1": ("a", "b"),
-    "M2": ("a", "b", "c"),
-    "M3": ("a", "b", "c", "d"),
-    "M4": ("a", "b", "c", "eps_0", "eps_inf"),
-}
+DEFAULT_CSV = Path(str(resources.files("bnsl_bayes.datasets") / "four_digit_addition.csv"))
 
 # Reference grid (1 break): (start, stop, step) as in ``scipy.optimize.brute`` slices.
 _REF_BASE = {"a": (0.0, 1.0, 0.1), "b": (0.0, 40.0, 2.5), "c0": (0.0, 1.0, 0.25)}
@@ -118,102 +115,6 @@ def _raw_to_positive(v: np.ndarray) -> np.ndarray:
     """Map a raw grid value to ``b`` or ``d`` as the reference does: ``1.25**v - 1 + 1e-8``."""
     return np.power(1.25, v) - 1.0 + 1e-8
 
-
-def _f_softplus(u: np.ndarray, f: np.ndarray) -> np.ndarray:
-    """``f * softplus(u / f)``, with its limit ``max(u, 0)`` at ``f = 0``; finite for tiny f."""
-    small = np.abs(f) < 1e-12
-    f_safe = np.where(small, 1.0, f)
-    out = f_safe * np.logaddexp(0.0, u / f_safe)
-    return np.where(small, np.maximum(u, 0.0), out)
-
-
-def _bnsl_rows(
-    log_x: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    c0: np.ndarray,
-    c: np.ndarray,
-    d: np.ndarray,
-    f: np.ndarray,
-) -> np.ndarray:
-    """Evaluate the law for ``m`` parameter rows at once.
-
-    Parameters
-    ----------
-    log_x : numpy.ndarray
-        ``log x``, shape ``(k,)``.
-    a, b, c0 : numpy.ndarray
-        Shape ``(m,)``.
-    c, d, f : numpy.ndarray
-        Shape ``(m, n)`` (``n`` breaks, may be 0).
-
-    Returns
-    -------
-    numpy.ndarray
-        ``y_hat`` of shape ``(m, k)``; may hold inf or NaN for invalid rows.
-    """
-    s = -c0[:, None] * log_x[None, :]
-    for i in range(c.shape[1]):
-        u = log_x[None, :] - np.log(d[:, i : i + 1])
-        s = s - c[:, i : i + 1] * _f_softplus(u, f[:, i : i + 1])
-    return a[:, None] + b[:, None] * np.exp(s)
-
-
-def predict(params: dict[str, Any], x: Any) -> np.ndarray:
-    """Evaluate a fitted BNSL.
-
-    Parameters
-    ----------
-    params : dict
-        Keys ``a``, ``b``, ``c0`` (floats) and ``c``, ``d``, ``f`` (sequences of equal length,
-        one entry per break), e.g. the output of :func:`point_fit_bnsl`.
-    x : array_like
-        Points (> 0) where to evaluate the law.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``y = a + b x^-c0 prod_i (1 + (x/d_i)^(1/f_i))^(-c_i f_i)``, shape of ``x``; NaN where
-        the parameters make it undefined (``d_i <= 0``).
-    """
-    x_arr = np.asarray(x, dtype=float)
-    c = np.atleast_1d(np.asarray(params.get("c", ()), dtype=float)).reshape(1, -1)
-    d = np.atleast_1d(np.asarray(params.get("d", ()), dtype=float)).reshape(1, -1)
-    f = np.atleast_1d(np.asarray(params.get("f", ()), dtype=float)).reshape(1, -1)
-    with np.errstate(all="ignore"):
-        y = _bnsl_rows(
-            np.log(x_arr.ravel()),
-            np.array([float(params["a"])]),
-            np.array([float(params["b"])]),
-            np.array([float(params["c0"])]),
-            c,
-            d,
-            f,
-        )
-    return y[0].reshape(x_arr.shape)
-
-
-def rmsle(y_pred: Any, y_true: Any, *, log1p: bool = False) -> float:
-    """Root mean squared log error.
-
-    Parameters
-    ----------
-    y_pred, y_true : array_like
-        Predictions and targets.
-    log1p : bool, default False
-        False: ``sqrt(mean((log(y_pred) - log(y_true))**2))``, the quantity the paper's code
-        reports as "rmsle extrapolate". True: the same with ``log(1 + y)``, the fitting loss.
-
-    Returns
-    -------
-    float
-        The RMSLE (NaN if a prediction is outside the log's domain).
-    """
-    p = np.asarray(y_pred, dtype=float)
-    t = np.asarray(y_true, dtype=float)
-    with np.errstate(all="ignore"):
-        lp, lt = (np.log1p(p), np.log1p(t)) if log1p else (np.log(p), np.log(t))
-        return float(np.sqrt(np.mean((lp - lt) ** 2)))
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,48 +430,6 @@ def point_fit_bnsl(
 # --------------------------------------------------------------------------------------------
 
 
-def _m4_solve(
-    log_x: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    c: np.ndarray,
-    eps_0: np.ndarray,
-    eps_inf: np.ndarray,
-) -> np.ndarray:
-    """Solve ``(y - eps_inf) / (eps_0 - y)**a = b x**c`` for ``y``, row-wise.
-
-    The package's M4 law (:func:`bnsl_bayes.law.m4_log_b`, the one the Bayesian ``m4`` form
-    uses): with ``y = eps_inf + t D``, ``D = eps_0 - eps_inf > 0`` and ``a > 0`` the equation
-    ``log t - a log(1 - t) = log b + c log x - (1 - a) log D`` has a strictly increasing left
-    side, and bisection in ``logit t`` finds its unique root. ``a < 1e-12`` uses the closed form
-    ``y = eps_inf + b x**c``. Rows with ``D <= 0``, ``b <= 0`` or ``a < 0`` give NaN. Shapes:
-    parameters ``(m,)``, ``log_x`` ``(k,)``, result ``(m, k)``.
-    """
-    valid = (eps_0 - eps_inf > 0) & (b > 0) & (a >= 0)
-    a_eff = np.where(a < 1e-12, 0.0, np.where(valid, a, 1.0))
-    log_b = np.log(np.where(valid, b, 1.0))
-    # the package's jitted M4 law, x padded to bucket lengths: one compilation per (rows,
-    # bucket), not one per curve length (which cost a third of the benchmark's point fits)
-    y = host_law_log(m4_mu, log_x, a_eff, log_b, c, np.where(valid, eps_0, 1.0),
-                     np.where(valid, eps_inf, 0.0))
-    return np.where(valid[:, None], y, np.nan)
-
-
-def _baseline_rows(name: str, log_x: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Evaluate baseline ``name`` for parameter rows ``p`` of shape ``(m, n_params)``."""
-    lx = log_x[None, :]
-    if name == "M1":
-        return p[:, 0:1] * np.exp(p[:, 1:2] * lx)
-    if name == "M2":
-        return p[:, 0:1] * np.exp(p[:, 1:2] * lx) + p[:, 2:3]
-    if name == "M3":
-        base = np.exp(lx) + p[:, 3:4]
-        return p[:, 0:1] * np.exp(p[:, 1:2] * np.log(base)) + p[:, 2:3]
-    if name == "M4":
-        return _m4_solve(log_x, p[:, 0], p[:, 1], p[:, 2], p[:, 3], p[:, 4])
-    raise ValueError(f"unknown baseline {name!r}; expected one of {BASELINES}")
-
-
 def _baseline_to_units(name: str, p: np.ndarray, x_scale: float) -> np.ndarray:
     """Map parameters fit on ``x / x_scale`` back to the units of ``x`` (exact)."""
     q = np.array(p, dtype=float)
@@ -633,33 +492,6 @@ def _baseline_starts(name: str, log_x: np.ndarray, y: np.ndarray) -> np.ndarray:
             out.append([a_, np.exp(log_b), c_, e0, ei])
         return np.array(out, dtype=float).reshape(-1, 5)
     raise ValueError(f"unknown baseline {name!r}; expected one of {BASELINES}")
-
-
-def predict_baseline(name: str, params: dict[str, Any], x: Any) -> np.ndarray:
-    """Evaluate a baseline form.
-
-    Parameters
-    ----------
-    name : {"M1", "M2", "M3", "M4"}
-        M1 ``y = a x^b``; M2 ``y = a x^b + c``; M3 ``y = a (x + d)^b + c``;
-        M4 ``(y - eps_inf) / (eps_0 - y)^a = b x^c``, solved for ``y`` by bisection.
-    params : dict
-        The parameters by name (see ``_BASELINE_PARAMS``), e.g. from :func:`point_fit_baseline`.
-    x : array_like
-        Points (> 0).
-
-    Returns
-    -------
-    numpy.ndarray
-        Predictions with the shape of ``x`` (NaN where the parameters are invalid).
-    """
-    if name not in _BASELINE_PARAMS:
-        raise ValueError(f"unknown baseline {name!r}; expected one of {BASELINES}")
-    x_arr = np.asarray(x, dtype=float)
-    p = np.array([[float(params[k]) for k in _BASELINE_PARAMS[name]]])
-    with np.errstate(all="ignore"):
-        y = _baseline_rows(name, np.log(x_arr.ravel()), p)[0]
-    return y.reshape(x_arr.shape)
 
 
 def point_fit_baseline(

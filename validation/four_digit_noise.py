@@ -9,21 +9,17 @@ Because "more than 1000" seeds is a lower bound on the count, and part of the sc
 points around a 1-break law may be misfit rather than noise, the value is a rough estimate of
 the per-seed noise, not a measurement of it.
 
-Usage: ``python benchmarks/four_digit_noise.py [--json]`` (4 chains x (1000 + 1000), seed 0).
+Usage: ``python -m validation four_digit_noise [--json]`` (4 chains x (1000 + 1000), seed 0).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import bnsl_bayes as bb  # noqa: E402
+import bnsl_bayes as bb
 
 #: Seeds behind each point of the real curve (the paper: "more than 1000").
 SEEDS_PER_POINT = 1000

@@ -1,0 +1,100 @@
+"""Checks of the validation scripts themselves: their arithmetic on known inputs, their options.
+
+These guard the scripts, not the package (the package's tests import nothing from here).
+``--quick`` leaves out the one check that fits curves (about a minute to compile).
+
+Usage: ``python -m validation self_check [--quick]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+import bnsl_bayes as bb
+from benchmarks._runner import run_checks
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+
+
+def check_drift_budget_compare() -> None:
+    """drift_budget.compare's agreement measures, on drifts with known values."""
+    from validation.drift_budget import compare
+
+    def d(delta, v=1.0):
+        return bb.Drift(delta_hat=delta, v=v, x_cut=10.0, scored=3, space="log")
+
+    ref = [d(3.0), d(0.5), d(-2.0), d(5.0)]          # widened: yes, no, yes, yes
+    other = [d(3.0), d(2.0), d(-0.5), d(-3.0)]       # widened: yes, yes, no, yes
+    out = compare(ref, other)
+    assert _close(out["median_abs_dz"], np.median([0.0, 1.5, 1.5, 8.0])), out
+    assert _close(out["max_abs_dz"], 8.0), out
+    assert out["widened"] == 3, out
+    assert _close(out["widened_agree"], 0.5), out
+    # both widen on curves 0 and 3: |log(sqrt(8)/sqrt(8))| = 0, |log(sqrt(8)/sqrt(24))|
+    expected = np.median([0.0, abs(math.log(math.sqrt(8.0) / math.sqrt(24.0)))])
+    assert _close(out["median_abs_log_scale_ratio"], expected), out
+    assert compare(ref, ref) == {"median_abs_dz": 0.0, "max_abs_dz": 0.0, "widened": 3,
+                                 "widened_agree": 1.0, "median_abs_log_scale_ratio": 0.0}
+
+
+def check_extrapolation_bad_option() -> None:
+    """extrapolation --limit 0 exits 2 with a message naming the option."""
+    from validation.extrapolation import main
+
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            main(["--limit", "0"])
+    except SystemExit as exc:
+        assert exc.code == 2, exc.code
+    else:
+        raise AssertionError("--limit 0 was accepted")
+    assert "--limit" in err.getvalue(), err.getvalue()
+
+
+def check_extrapolation_json() -> None:
+    """extrapolation's JSON and Markdown on 2 NMT curves at a small budget (fits curves)."""
+    from validation.extrapolation import main
+
+    with tempfile.TemporaryDirectory() as tmp:
+        md = Path(tmp) / "table.md"
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = main(["--domain", "NMT", "--limit", "2", "--chains", "2", "--warmup", "50",
+                       "--samples", "50", "--json", "--markdown", str(md)])
+        assert rc == 0, rc
+        res = json.loads(out.getvalue())
+        for key in ("curves", "coverage50", "coverage90", "coverage90_per_curve",
+                    "share_bayes_rmsle_le_point_fit", "median_rmsle_bayes",
+                    "median_rmsle_point_fit", "time_s", "methods", "share_lowest_rmsle"):
+            assert key in res, key
+        assert len(res["curves"]) == res["n_curves"] == 2
+        for key in ("coverage50", "coverage90", "coverage90_per_curve",
+                    "share_bayes_rmsle_le_point_fit"):
+            assert 0.0 <= res[key] <= 1.0, key
+        assert res["median_rmsle_bayes"] >= 0 and res["time_s"] > 0
+        assert math.isclose(sum(res["share_lowest_rmsle"].values()), 1.0)
+        for rec in res["curves"]:
+            assert rec["curve"].startswith("NMT/")
+            ranks = sorted(m["rank"] for m in rec["methods"].values())
+            assert ranks == list(range(1, 7))  # bayes, bnsl_point, M1-M4
+            b = rec["methods"]["bayes"]
+            assert 0 <= b["covered50"] <= b["covered90"] <= rec["n_held_out"]
+        assert md.read_text().count("| NMT/") == 2
+
+
+CHEAP = (check_drift_budget_compare, check_extrapolation_bad_option)
+FITTING = (check_extrapolation_json,)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_checks(__doc__, CHEAP, FITTING, argv)
