@@ -88,13 +88,9 @@ def _toml_string(text: str) -> str:
 
 
 def _models_dir() -> Path:
-    try:
-        path = Path(str(resources.files("bnsl_bayes.models")))
-        if path.is_dir() and any(path.glob("*.toml")):
-            return path
-    except ModuleNotFoundError:  # pragma: no cover - running from a source tree without install
-        pass
-    return Path(__file__).resolve().parent.parent / "models"
+    """The folder of the bundled specifications (the repository's ``models/``, installed as the
+    package ``bnsl_bayes.models``)."""
+    return Path(str(resources.files("bnsl_bayes.models")))
 
 
 def available_models() -> list[str]:

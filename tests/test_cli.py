@@ -229,12 +229,10 @@ def test_fit_from_csv_file_text_report(runs, tmp_path, monkeypatch, capsys):
     # The progress bar of the compiled loop, redrawn in place up to the last of the 2 x 300
     # chain-iterations; the numbers above equal the API's without a bar, so the bar does not
     # change the draws.
-    frames = bar.split("\r")
-    assert len(frames) > 10 and re.fullmatch(r"sampling \[#{30}\] 600/600 iterations +\d+ s",
-                                             frames[-1])
-    assert all(re.fullmatch(r"sampling \[[#.]{30}\] \d+/600 iterations +\d+ s", f)
-               for f in frames if f)
-    counts = [int(re.search(r"(\d+)/600", f).group(1)) for f in frames if f]
+    frames = [f for f in bar.split("\r") if f]
+    assert len(frames) >= 2 and re.match(r"sampling: 100%\|.*\| 600/600 ", frames[-1])
+    assert all(re.match(r"sampling: +\d+%\|.*\| \d+/600 ", f) for f in frames)
+    counts = [int(re.search(r"(\d+)/600", f).group(1)) for f in frames]
     assert counts == sorted(counts), "the bar never goes back"
     for line in warned:
         assert line.startswith("bnsl-bayes: warning: "), line

@@ -107,7 +107,7 @@ def test_fit_many_text_report_and_progress_bar(table_path, monkeypatch, capsys):
                           "--y", "loss", "--split", "fit", *BUDGET)
     assert code == 0, err
     assert "add" in out and "short" in out and "2 curves in" in out
-    assert "fitting [" in err and "2/2 curves" in err
+    assert "fitting:" in err and "| 2/2 " in err and "curves/s" in err
 
 
 @pytest.mark.parametrize(

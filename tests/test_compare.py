@@ -24,6 +24,7 @@ import bnsl_bayes as bb
 from bnsl_bayes.cli import main
 
 cmp_mod = importlib.import_module("bnsl_bayes.compare")  # the module (bb.compare is the function)
+fitting_mod = importlib.import_module("bnsl_bayes.fitting")
 
 X8 = np.geomspace(10.0, 1e4, 8)
 
@@ -128,13 +129,13 @@ def test_bad_input_raises_before_sampling(monkeypatch, kwargs, error):
     def boom(*a, **k):
         raise AssertionError("sampled before checking the input")
 
-    monkeypatch.setattr(cmp_mod, "fit", boom)
+    monkeypatch.setattr(fitting_mod, "fit", boom)
     with pytest.raises(error):
         bb.compare(power_law_curve(), **kwargs)
 
 
 def test_auto_rejects_model_and_too_few_points(monkeypatch):
-    monkeypatch.setattr(cmp_mod, "compare", lambda *a, **k: pytest.fail("sampled"))
+    monkeypatch.setattr(fitting_mod, "fit_models", lambda *a, **k: pytest.fail("sampled"))
     with pytest.raises(ValueError, match="auto"):
         bb.fit(power_law_curve(), breaks="auto", model="bnsl-1")
     two = bb.Curve.from_arrays([1.0, 2.0], [1.0, 0.5])
@@ -190,7 +191,7 @@ def test_cli_fit_breaks_auto(csv_path, capsys, result):
     ],
 )
 def test_cli_bad_input_exits_2(csv_path, capsys, monkeypatch, args):
-    monkeypatch.setattr(cmp_mod, "fit", lambda *a, **k: pytest.fail("sampled"))
+    monkeypatch.setattr(fitting_mod, "fit", lambda *a, **k: pytest.fail("sampled"))
     rc = main([str(csv_path) if a == "CSV" else a for a in args])
     err = capsys.readouterr().err
     assert rc == 2

@@ -156,7 +156,7 @@ def test_batched_drifts_equal_one_by_one(early_fit, late_fit):
 def test_refit_budget_override(early_fit, monkeypatch):
     """The refits run the fit's own sampler settings, with warmup/samples replaced when given;
     a bad budget is refused before anything is compiled."""
-    import bnsl_bayes.fitting as fitting
+    import bnsl_bayes.calibrate as calibrate
 
     seen = []
 
@@ -167,7 +167,7 @@ def test_refit_budget_override(early_fit, monkeypatch):
         seen.append((config, seeds, [int(c.fit_mask.sum()) for c in items]))
         raise Stop
 
-    monkeypatch.setattr(fitting, "_fit_curves", fake)
+    monkeypatch.setattr(calibrate, "fit_curves", fake)
     for kwargs in ({}, {"warmup": 200, "samples": 300}):
         with pytest.raises(Stop):
             bb.calibrate_drift(early_fit, **kwargs)

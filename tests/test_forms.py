@@ -460,7 +460,7 @@ def test_host_law_padding_does_not_change_values(m):
              "c0": np.array([0.055, 0.3]), "c": np.array([[5.66], [-0.5]]),
              "d": np.array([[612.6], [1e3]]), "f": np.array([[0.059], [1.5]])}
     x = np.geomspace(1.0, 1e9, m)
-    mu = bb.predict.curve_draws(draws, x)
+    mu = bb.bands.curve_draws(draws, x)
     assert mu.shape == (2, m)
     with jax.enable_x64(True):
         for i in range(2):

@@ -22,7 +22,7 @@ from ..priors import PriorSource
 from ..standardize import ModelData, Scaling
 from .coordinates import ODDS_SHARPNESS, AsymptoteCoordinate, factor, log_odds, odds
 
-__all__ = ["Form", "SiteInfo", "host_law", "host_law_log"]
+__all__ = ["Form", "SiteInfo", "host_law", "host_law_log", "sample_site"]
 
 #: (support the prior needs, noise space it is used in: "both", "log" or "linear", meaning)
 SiteInfo = tuple[str, str, str]
@@ -163,6 +163,11 @@ def host_law_log(fn, log_x: np.ndarray, *draws: np.ndarray) -> np.ndarray:
         return np.asarray(mu)[:, :m]
 
 
+def sample_site(spec: PriorSource, site: str):
+    """Sample the scalar site ``site`` from its prior in ``spec``."""
+    return numpyro.sample(site, spec.prior(site).build())
+
+
 def floor_site(spec: PriorSource, space: NoiseSpace, level):
     """Sample the floor of the curve (BNSL's asymptote a) relative to the level at u = 1.
 
@@ -175,7 +180,7 @@ def floor_site(spec: PriorSource, space: NoiseSpace, level):
                                                             .build()))
         log1p_o = jnp.log1p(odds(w))
         return log_odds(w) - log1p_o + level, level - log1p_o
-    log_h = numpyro.sample("log_height", spec.prior("log_height").build())
+    log_h = sample_site(spec, "log_height")
     return level - jnp.exp(log_h), log_h
 
 

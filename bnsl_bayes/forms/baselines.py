@@ -28,6 +28,7 @@ from .base import (
     floor_site,
     floor_user,
     host_law,
+    sample_site,
     signed_power,
 )
 from .bnsl import bnsl_model, standardized_log_power, to_user_units
@@ -59,8 +60,8 @@ class M1Form(Form):
     }
 
     def mean(self, data, spec, space):
-        level = numpyro.sample("level", spec.prior("level").build())
-        s0 = numpyro.sample("slope0", spec.prior("slope0").build())
+        level = sample_site(spec, "level")
+        s0 = sample_site(spec, "slope0")
         log_rel = level + s0 * (1.0 - data.u)  # log(curve / y_last)
         if space == "log":
             return log_rel
@@ -148,7 +149,7 @@ class M3Form(Form):
     }
 
     def mean(self, data, spec, space):
-        level = numpyro.sample("level", spec.prior("level").build())
+        level = sample_site(spec, "level")
         s = numpyro.sample("slope_change",
                            spec.prior("slope_change").build().expand([1]).to_event(1))
         v = numpyro.sample("break_location", SortedIID(spec.prior("break_location").build(), 1))
@@ -204,10 +205,10 @@ class M4Form(Form):
     }
 
     def mean(self, data, spec, space):
-        level = numpyro.sample("level", spec.prior("level").build())
-        s0 = numpyro.sample("slope0", spec.prior("slope0").build())
-        gap = numpyro.sample("log_ceiling_gap", spec.prior("log_ceiling_gap").build())
-        log_alpha = numpyro.sample("log_alpha", spec.prior("log_alpha").build())
+        level = sample_site(spec, "level")
+        s0 = sample_site(spec, "slope0")
+        gap = sample_site(spec, "log_ceiling_gap")
+        log_alpha = sample_site(spec, "log_alpha")
         alpha = jnp.exp(jnp.clip(log_alpha, -M4_LOG_ALPHA_LIMIT, M4_LOG_ALPHA_LIMIT))
         floor, log_h = floor_site(spec, space, level)
         s1 = -gap

@@ -35,6 +35,7 @@ from .base import (
     SiteInfo,
     floor_user,
     host_law,
+    sample_site,
 )
 from .coordinates import AsymptoteCoordinate, SortedIID, log_odds, odds
 
@@ -52,8 +53,8 @@ def standardized_log_power(u, level_log_p1, s0, s, v, g):
 def bnsl_mean(data: ModelData, spec: PriorSource, space: NoiseSpace):
     """Sample the BNSL's sites; return its mean curve at ``data.u`` (log y' or y')."""
     n = spec.breaks
-    level = numpyro.sample("level", spec.prior("level").build())
-    s0 = numpyro.sample("slope0", spec.prior("slope0").build())
+    level = sample_site(spec, "level")
+    s0 = sample_site(spec, "slope0")
     if n > 0:
         s = numpyro.sample(
             "slope_change", spec.prior("slope_change").build().expand([n]).to_event(1)
@@ -73,7 +74,7 @@ def bnsl_mean(data: ModelData, spec: PriorSource, space: NoiseSpace):
         log1p_o = jnp.log1p(odds(w))
         log_p = standardized_log_power(data.u, level - log1p_o, s0, s, v, g)
         return jnp.logaddexp(log_odds(w) - log1p_o + level, log_p)
-    log_h = numpyro.sample("log_height", spec.prior("log_height").build())
+    log_h = sample_site(spec, "log_height")
     a = level - jnp.exp(log_h)
     return a + jnp.exp(standardized_log_power(data.u, log_h, s0, s, v, g))
 

@@ -1,0 +1,7 @@
+"""``python -m bnsl_bayes.cli``: the ``bnsl-bayes`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
