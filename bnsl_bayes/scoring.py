@@ -17,7 +17,10 @@ import numpy as np
 
 from .data import Curve
 
-__all__ = ["held_out_windows", "noise_ratio", "rmsle", "window_means"]
+__all__ = ["NSL_PFN_LEVELS", "held_out_windows", "msce", "noise_ratio", "rmsle", "window_means"]
+
+#: The central-interval levels of the MSCE of NSL-PFN (Lee et al., ICML 2025).
+NSL_PFN_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 
 
 def rmsle(y_pred: Any, y_true: Any, *, log1p: bool = False) -> float:
@@ -41,7 +44,6 @@ def rmsle(y_pred: Any, y_true: Any, *, log1p: bool = False) -> float:
     with np.errstate(all="ignore"):
         lp, lt = (np.log1p(p), np.log1p(t)) if log1p else (np.log(p), np.log(t))
         return float(np.sqrt(np.mean((lp - lt) ** 2)))
-
 
 
 def held_out_windows(curve: Curve) -> np.ndarray:
@@ -91,3 +93,24 @@ def noise_ratio(curve: Curve) -> float | None:
     if s_fit is None or s_held is None or s_fit <= 0:
         return None
     return s_held / s_fit
+
+
+def msce(coverage: Any, levels: Any = NSL_PFN_LEVELS) -> float:
+    """Mean squared calibration error: ``mean((coverage_l - l)^2)`` over the levels ``l``.
+
+    Parameters
+    ----------
+    coverage : array_like
+        Share of held-out points inside the central predictive interval of each level.
+    levels : array_like
+        The nominal levels (default: NSL-PFN's seven).
+
+    Returns
+    -------
+    float
+    """
+    c = np.asarray(coverage, dtype=float)
+    lv = np.asarray(levels, dtype=float)
+    if c.shape != lv.shape:
+        raise ValueError(f"{c.size} coverages for {lv.size} levels: give one per level")
+    return float(np.mean((c - lv) ** 2))
