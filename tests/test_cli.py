@@ -76,10 +76,12 @@ def assert_close(got: float, want: float) -> None:
 # ---------------------------------------------------------------------------- shared runs
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A real fit of the bundled dataset (--json, --out, --plot) and the API's own fit."""
+    """A real fit of the bundled dataset (--json, --out, --plot, --csv) and the API's own
+    fit."""
     tmp = tmp_path_factory.mktemp("cli_runs")
     dataset = _start(["fit", "dataset:four_digit_addition", "--json", "--seed", str(SEED),
-                      *BUDGET, "--out", str(tmp / "fit.nc"), "--plot", str(tmp / "fit.png")])
+                      *BUDGET, "--out", str(tmp / "fit.nc"), "--plot", str(tmp / "fit.png"),
+                      "--csv", str(tmp / "predictions.csv")])
     api = bb.fit(bb.datasets.load("four_digit_addition"), seed=SEED, chains=2, warmup=150,
                  samples=150, check=False)
     return {"dataset": _finish(dataset), "api": api, "tmp": tmp}
@@ -99,7 +101,7 @@ def test_fit_json_schema(runs):
     obj = _json_of(runs["dataset"])
     for key, kind in [("model", str), ("breaks", int), ("n_fit", int), ("space", str),
                       ("diagnostics", dict), ("parameters", dict), ("predictions", list),
-                      ("held_out", list), ("time_s", float)]:
+                      ("held_out", list), ("warnings", list), ("time_s", float)]:
         assert isinstance(obj[key], kind), key
     assert obj["drift"] is None  # only with --drift
     assert obj["model"] == "bnsl-1" and obj["breaks"] == 1 and obj["space"] == "log"
@@ -157,6 +159,74 @@ def test_fit_warnings_go_to_stderr_one_line_each(runs):
     for line in runs["dataset"].stderr.splitlines():
         assert line.startswith("bnsl-bayes: "), line
         assert ": error: " not in line
+
+
+def test_fit_json_carries_the_warnings_of_stderr(runs):
+    """--json lists each warning (category, message) that standard error shows: 2 x 150 draws
+    cannot reach a bulk ESS of 400, so the fit warns."""
+    obj = _json_of(runs["dataset"])
+    api = runs["api"]
+    with pytest.warns(bb.SamplingWarning) as want:
+        api.check()
+    assert obj["warnings"] == [{"category": w.category.__name__,
+                                "message": " ".join(str(w.message).split())} for w in want]
+    assert any("bulk ESS" in w["message"] for w in obj["warnings"])
+    stderr = runs["dataset"].stderr.splitlines()
+    for w in obj["warnings"]:
+        assert f"bnsl-bayes: warning: {w['message']}" in stderr
+
+
+def test_compare_json_carries_the_warnings(runs, capsys):
+    """compare --json lists its warnings too (one form, the shape the API fit compiled)."""
+    code = main(["compare", "dataset:four_digit_addition", "--breaks", "1", "--json",
+                 "--seed", str(SEED), *BUDGET])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["warnings"], "2 x 150 draws cannot reach a bulk ESS of 400"
+    assert {w["category"] for w in obj["warnings"]} <= {"SamplingWarning", "MisfitWarning",
+                                                         "LOOWarning"}
+    assert any("bulk ESS" in w["message"] for w in obj["warnings"])
+    for w in obj["warnings"]:
+        assert f"bnsl-bayes: warning: {w['message']}" in err.splitlines()
+
+
+def test_fit_csv_is_the_prediction_table(runs):
+    """--csv writes the prediction table of the JSON (and of the report), column for column."""
+    obj = _json_of(runs["dataset"])
+    import pandas as pd
+
+    table = pd.read_csv(runs["tmp"] / "predictions.csv")
+    assert list(table.columns) == list(obj["predictions"][0])
+    assert len(table) == len(obj["predictions"])
+    for row, want in zip(table.to_dict(orient="records"), obj["predictions"], strict=True):
+        for col, v in want.items():
+            assert_close(row[col], v)
+
+
+def _no_sampling(monkeypatch):
+    def boom(*args, **kw):  # pragma: no cover - reached only on a bug
+        raise AssertionError("sampling started")
+
+    monkeypatch.setattr(bb.fitting, "run_nuts_batch", boom)
+
+
+def test_csv_refuses_to_overwrite_before_fitting(tmp_path, monkeypatch, capsys):
+    _no_sampling(monkeypatch)
+    target = tmp_path / "pred.csv"
+    target.write_bytes(b"keep me")
+    assert main(["fit", "dataset:four_digit_addition", "--csv", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert "--csv" in err and "--overwrite" in err and err.count("\n") == 1
+    assert target.read_bytes() == b"keep me"
+    for extra in (["--out", str(tmp_path / "p.csv")], ["--plot", str(tmp_path / "p.csv")]):
+        assert main(["fit", "dataset:four_digit_addition", "--csv", str(tmp_path / "p.csv"),
+                     *extra]) == 2
+        err = capsys.readouterr().err
+        assert "give each output its own file" in err and err.count("\n") == 1
+    assert main(["fit", "dataset:four_digit_addition", "--csv",
+                 str(tmp_path / "no" / "p.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
 
 
 def test_fit_json_matches_python_api(runs):
@@ -355,7 +425,7 @@ def test_console_script_version():
 
 
 @pytest.mark.parametrize("command", [[], ["fit"], ["predict"], ["plot"], ["datasets"],
-                                     ["models"]])
+                                     ["models"], ["fit-many"], ["compare"], ["seeds"]])
 def test_help_on_every_command(command, capsys):
     assert main([*command, "--help"]) == 0
     out = capsys.readouterr().out
@@ -404,3 +474,82 @@ def test_default_predictions_include_held_out_and_beyond():
     assert xs == sorted(xs)
     assert xs[:3] == HELD_OUT_X
     np.testing.assert_allclose(xs[3:], [736 * 1.5, 736 * 2, 736 * 4])
+
+
+def test_help_defaults_are_the_apis():
+    """The sampler defaults in the help texts (kept in the CLI so --help needs no JAX) are
+    those of bnsl_bayes.fit."""
+    import inspect
+
+    from bnsl_bayes.cli.common import FIT_DEFAULTS
+
+    params = inspect.signature(bb.fit).parameters
+    assert FIT_DEFAULTS == {k: params[k].default for k in FIT_DEFAULTS}
+
+
+# ---------------------------------------------------------------------------- import cost
+def _python(code: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("BNSL_BAYES_CPU_DEVICES", "XLA_FLAGS")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=TIMEOUT)
+
+
+HEAVY = ("jax", "numpyro", "arviz", "matplotlib", "scipy", "pandas", "xarray")
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["fit", "--help"], ["fit-many", "--help"],
+                                  ["seeds", "--help"], ["compare", "--help"],
+                                  ["fit", "--bogus"], ["fit", "x.csv", "--prob", "2"],
+                                  ["seeds", "--law", "a=1,b=2,c1=3"], ["--version"]])
+def test_help_and_usage_errors_import_no_jax(argv):
+    """Help, --version and argument errors answer before JAX, NumPyro or ArviZ is imported."""
+    res = _python(
+        "import sys\n"
+        "from bnsl_bayes.cli import main\n"
+        f"code = main({argv!r})\n"
+        f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "print(code, heavy, file=sys.stderr)\n")
+    assert res.returncode == 0, res.stderr
+    code, heavy = res.stderr.strip().splitlines()[-1].split(" ", 1)
+    assert code == ("0" if "--help" in argv or "--version" in argv else "2"), res.stderr
+    assert heavy == "[]", res.stderr
+
+
+def test_package_imports_lazily_and_keeps_its_names():
+    """``import bnsl_bayes`` loads no JAX; each public name loads its module on first use,
+    ``from bnsl_bayes import *`` gives every name, and the import orders hold: the CPU devices
+    are set up as soon as JAX is imported, NumPyro comes in before ArviZ."""
+    res = _python(
+        "import sys\n"
+        "import bnsl_bayes as bb\n"
+        "assert 'jax' not in sys.modules and 'arviz' not in sys.modules\n"
+        "assert set(bb.__all__) <= set(dir(bb))\n"
+        "import arviz, numpyro.distributions as dist\n"
+        "assert hasattr(dist, 'distribution'), 'numpyro after arviz'\n"
+        "import jax\n"
+        "from bnsl_bayes.sampling.devices import available_cores\n"
+        "assert len(jax.devices('cpu')) == available_cores(), jax.devices('cpu')\n"
+        "import bnsl_bayes.compare\n"  # the module of the same name does not hide the function
+        "ns = {}\n"
+        "exec('from bnsl_bayes import *', ns)\n"
+        "assert set(bb.__all__) <= set(ns), set(bb.__all__) - set(ns)\n"
+        "assert callable(bb.compare) and bb.compare is ns['compare']\n"
+        "assert bb.fit is ns['fit'] and bb.Fit.__name__ == 'Fit'\n"
+        "assert bb.seeds.example and bb.fitting.fit is bb.fit\n"
+        "assert not hasattr(bb, 'no_such_name')\n"
+        "print('ok')\n")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"
+
+
+def test_a_submodule_alone_keeps_the_import_orders():
+    """A module of the package imported on its own (here one that imports ArviZ) still gets
+    NumPyro first and one CPU device per core."""
+    res = _python(
+        "import bnsl_bayes.result, jax, numpyro.distributions as dist\n"
+        "from bnsl_bayes.sampling.devices import available_cores\n"
+        "assert hasattr(dist, 'distribution')\n"
+        "assert len(jax.devices('cpu')) == available_cores()\n"
+        "print('ok')\n")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "ok"

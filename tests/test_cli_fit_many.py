@@ -15,6 +15,7 @@ from budgets import SMALL as FAST
 from budgets import SMALL_ARGS as BUDGET
 
 import bnsl_bayes as bb
+from bnsl_bayes.checks import passes
 from bnsl_bayes.cli import main
 
 
@@ -77,6 +78,20 @@ def test_fit_many_json_equals_the_api(table_path, tmp_path, capsys):
     inside = (held["pred_lo"] <= y) & (y <= held["pred_hi"])
     assert rows["add"]["held_out_covered"] == pytest.approx(float(inside.mean()))
 
+    # Per curve: whether its fit passed its diagnostics, and its own warnings (2 x 150 draws
+    # cannot reach a bulk ESS of 400: every curve warns), all of them also in one list.
+    listed = []
+    for name, f in zip(("add", "short"), api, strict=True):
+        with pytest.warns(bb.SamplingWarning) as want:
+            f.check()
+        want = [{"category": w.category.__name__, "message": " ".join(str(w.message).split())}
+                for w in want]
+        assert rows[name]["warnings"] == want, name
+        assert rows[name]["converged"] is passes(f.diagnostics()) is False, name
+        listed += [{"curve": name, **w} for w in want]
+    assert obj["warnings"] == listed
+    assert "2 of 2 curve(s) did not pass their diagnostics" in err
+
     # The same folder again: refused before any sampling unless --overwrite.
     code, out, err = _run(capsys, "fit-many", str(table_path), "--group", "task", "--x", "n",
                           "--y", "loss", "--out", str(out_dir))
@@ -108,6 +123,27 @@ def test_fit_many_text_report_and_progress_bar(table_path, monkeypatch, capsys):
     assert code == 0, err
     assert "add" in out and "short" in out and "2 curves in" in out
     assert "fitting:" in err and "| 2/2 " in err and "curves/s" in err
+    # each fit that failed its diagnostics named after the table, with its numbers
+    api = bb.fit_many(_curves(), seed=0, **FAST)
+    assert "2 fit(s) did not pass their diagnostics" in out
+    for name, f in zip(("add", "short"), api, strict=True):
+        d = f.diagnostics()
+        assert (f"  {name}: max r_hat {d['max_r_hat']:.3f}, min bulk ESS "
+                f"{d['min_ess_bulk']:.0f}, {d['divergences']} divergence(s)") in out.splitlines()
+    assert "2 of 2 curve(s) did not pass their diagnostics (listed after the table)" in err
+
+
+def test_fit_many_help_says_what_runs_and_what_is_required(capsys):
+    """--group is shown as required with a CSV, and the help says that on a CPU the curves
+    run one after another (vectorized only on an accelerator)."""
+    assert main(["fit-many", "--help"]) == 0
+    out = capsys.readouterr().out
+    usage = out.split("\n\n")[0]
+    assert "(CSV | -) --group COL[,COL...]" in usage and "[--group" not in usage
+    assert "dataset:NAME[/PREFIX]" in usage
+    text = " ".join(out.split())
+    assert "on a CPU they run one after another" in text
+    assert "On a GPU the curves of a batch run together as vectorized lanes" in text
 
 
 @pytest.mark.parametrize(

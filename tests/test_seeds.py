@@ -185,6 +185,13 @@ def test_unknown_example():
         seeds.example("five-digit-addition")
 
 
+def test_cli_example_names_are_the_studys():
+    """The example names in the help (kept in the CLI so --help needs no JAX)."""
+    from bnsl_bayes.cli.seeds import EXAMPLE_NAMES
+
+    assert EXAMPLE_NAMES == tuple(seeds.EXAMPLES)
+
+
 def test_cli_json(study, capsys):
     # the quick example cut to one cell of 2 repeats: same padded length, batch and sampler
     # as the fixture, so no new compilation
@@ -193,7 +200,8 @@ def test_cli_json(study, capsys):
     out, err = capsys.readouterr()
     assert code == 0
     obj = json.loads(out)
-    assert out.count("\n") == 1 and {"cells", "time_s"} <= set(obj)
+    assert out.count("\n") == 1 and {"cells", "warnings", "time_s"} <= set(obj)
+    assert all(set(w) == {"category", "message"} for w in obj["warnings"])
     assert len(obj["cells"]) == 1 and CELL_KEYS <= set(obj["cells"][0])
     cell = obj["cells"][0]
     assert (cell["seeds"], cell["x_max"], cell["repeats"]) == (100_000, 700.0, 2)
@@ -209,6 +217,9 @@ def test_cli_json(study, capsys):
     (["--law", "a=0.4,b=2,c0=0.1,c1=1,d1=300,f1=0.1", "--grid", "10,20,30,40,50,60,70",
       "--targets", "100", "--seed-counts", "1", "--x-max", "70"], "sigma is missing"),
     (["--law", "a=0.4,b=2,c0=0.1,c1=1,d1=300", "--sigma", "0.1"], "f1"),
+    # the CLI's own syntax in the message, not the API's lists c, d, f
+    (["--law", "a=0.4,b=2,c1=1,d1=300,f1=0.1", "--sigma", "0.1"],
+     "missing c0: give a, b, c0 and c1, d1, f1 per break"),
     (["--law", "a=0.4,b=2,c0=0.1,c1=1,d1=300,f1=0.1", "--sigma", "0.1"], "required"),
     (["--fit", "missing.nc", "--grid", "10,20", "--targets", "100", "--seed-counts", "1",
       "--x-max", "20"], "no such file"),

@@ -7,6 +7,8 @@ import inspect
 import json
 import math
 import sys
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -29,6 +31,10 @@ MAX_HELD_OUT_PREDICT = 5
 MAX_TABLE_ROWS = 20
 #: The column options that apply to CSV input only.
 _COLUMN_OPTIONS = ("x", "y", "seeds", "std", "split")
+#: The sampler defaults of :func:`bnsl_bayes.fit`, for the help texts: reading them from its
+#: signature would import JAX before ``--help`` answers (tests/test_cli.py keeps them equal).
+FIT_DEFAULTS: dict[str, Any] = {
+    "seed": 0, "chains": 4, "warmup": 1000, "samples": 1000, "target_accept": 0.95}
 
 
 class UsageError(ValueError):
@@ -57,6 +63,24 @@ def _fit_defaults() -> dict[str, Any]:
     from ..fitting import fit
 
     return {k: v.default for k, v in inspect.signature(fit).parameters.items()}
+
+
+def _warning_records(caught: Sequence[warnings.WarningMessage],
+                     own: tuple[type[Warning], ...]) -> list[dict[str, str]]:
+    """Show caught warnings on standard error and return them for the JSON output.
+
+    The package's own warnings (``own``) are one line each, ``bnsl-bayes: warning: ...``; any
+    other is shown as Python shows it. Each record is ``{"category": class name, "message":
+    text}``.
+    """
+    records = []
+    for w in caught:
+        if issubclass(w.category, own):
+            _say(f"warning: {w.message}")
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        records.append({"category": w.category.__name__, "message": _one_line(w.message)})
+    return records
 
 
 def _one_line(text: object) -> str:
@@ -249,6 +273,7 @@ def _drift_text(drift: Drift) -> str:
 
 def _law_text(text: str) -> dict[str, Any]:
     """argparse type: ``"a=0.41,b=2.28,c0=0.055,c1=5.66,d1=612,f1=0.059"`` -> a law mapping."""
+    example = "a=0.41,b=2.28,c0=0.055,c1=5.66,d1=612,f1=0.059"
     law: dict[str, Any] = {}
     per: dict[str, dict[int, float]] = {"c": {}, "d": {}, "f": {}}
     for part in text.split(","):
@@ -260,8 +285,7 @@ def _law_text(text: str) -> dict[str, Any]:
             v = math.nan
         if not sep or not math.isfinite(v):
             raise argparse.ArgumentTypeError(
-                f"{part.strip()!r}: expected NAME=NUMBER pairs such as "
-                f"a=0.41,b=2.28,c0=0.055,c1=5.66,d1=612,f1=0.059")
+                f"{part.strip()!r}: expected NAME=NUMBER pairs such as {example}")
         if name in ("a", "b", "c0"):
             law[name] = v
         elif name[:1] in per and name[1:].isdigit() and int(name[1:]) >= 1:
@@ -270,10 +294,13 @@ def _law_text(text: str) -> dict[str, Any]:
             raise argparse.ArgumentTypeError(
                 f"{name!r}: unknown parameter; use a, b, c0 and c1, d1, f1, c2, ... per break")
     n = max((max(v) for v in per.values() if v), default=0)
+    missing = [k for k in ("a", "b", "c0") if k not in law]
+    missing += [f"{k}{i}" for i in range(1, n + 1) for k in per if i not in per[k]]
+    if missing:
+        raise argparse.ArgumentTypeError(
+            f"missing {', '.join(missing)}: give a, b, c0 and c1, d1, f1 per break (c2, d2, "
+            f"f2 for a second one), e.g. {example}")
     for k, vals in per.items():
-        if sorted(vals) != list(range(1, n + 1)):
-            raise argparse.ArgumentTypeError(
-                f"give {k}1 to {k}{n} (one per break), got {sorted(vals) or 'none'}")
         law[k] = [vals[i] for i in range(1, n + 1)]
     return law
 
@@ -294,7 +321,9 @@ def _add_csv_columns(p: argparse.ArgumentParser, *, group: bool = False) -> None
     fit-many)."""
     g = p.add_argument_group("CSV columns (not for dataset:NAME)")
     if group:
-        g.add_argument("--group", metavar="COL[,COL...]", help="columns that identify a curve")
+        g.add_argument("--group", metavar="COL[,COL...]",
+                       help="required with a CSV: the columns that tell the curves apart "
+                            "(e.g. task,model)")
     g.add_argument("--x", metavar="COL", help="column of the scaled quantity (default: x)")
     g.add_argument("--y", metavar="COL", help="column of the metric (default: y)")
     g.add_argument("--seeds", metavar="COL",
@@ -315,7 +344,7 @@ def _add_space_and_cutoff(g: Any, space_default: str) -> None:
 def _add_sampler_options(p: argparse.ArgumentParser, title: str, seed_help: str) -> Any:
     """The sampler options shared by fit, fit-many and compare; returns the group."""
     g = p.add_argument_group(title)
-    d = _fit_defaults()
+    d = FIT_DEFAULTS
     g.add_argument("--seed", type=int, default=d["seed"],
                    help=f"{seed_help} (default: {d['seed']})")
     g.add_argument("--chains", type=int, metavar="N", help=f"NUTS chains (default: {d['chains']})")

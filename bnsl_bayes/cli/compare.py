@@ -22,6 +22,7 @@ from .common import (
     _load_curve,
     _name_list,
     _say,
+    _warning_records,
 )
 
 
@@ -41,13 +42,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", LOOWarning)
         result = bb.compare(curve, models=args.models, breaks=args.breaks, seed=args.seed,
                             method=args.method, **options)
-    for w in caught:
-        if issubclass(w.category, bb.SamplingWarning | LOOWarning):
-            _say(f"warning: {w.message}")
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    records = _warning_records(caught, (bb.SamplingWarning, LOOWarning))
     if args.json:
-        _emit_json(result.to_dict())
+        _emit_json({**result.to_dict(), "warnings": records})
         return 0
     shown = result.table.loc[:, [c for c in COLUMNS if c not in ("breaks", "n_points")]]
     text = shown.to_string(float_format=lambda v: f"{v:.4g}")

@@ -6,16 +6,13 @@ import argparse
 import sys
 import time
 import warnings
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-
-    pass
-
+from pathlib import Path
+from typing import Any
 
 from .common import (
     DATASET_PREFIX,
     PROG,
+    UsageError,
     _add_csv_columns,
     _add_sampler_options,
     _add_space_and_cutoff,
@@ -35,17 +32,34 @@ from .common import (
     _say,
     _table_text,
     _use_agg,
+    _warning_records,
     _x_list,
 )
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every output file of ``fit`` can be written, and no two are the same file."""
+    outputs = {o: v for o, v in (("--out", args.out), ("--plot", args.plot), ("--csv", args.csv))
+               if v is not None}
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        resolved = Path(path).resolve()
+        if resolved in seen:
+            raise UsageError(f"{seen[resolved]} and {option} both name {path!r}; give each "
+                             f"output its own file")
+        seen[resolved] = option
+    if args.out is not None:
+        _check_new_file(args.out, option="--out", overwrite=args.overwrite)
+    if args.csv is not None:
+        _check_new_file(args.csv, option="--csv", overwrite=args.overwrite)
+    if args.plot is not None:
+        _check_image_name(args.plot, "--plot")
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
     import bnsl_bayes as bb
 
-    if args.out is not None:
-        _check_new_file(args.out, option="--out", overwrite=args.overwrite)
-    if args.plot is not None:
-        _check_image_name(args.plot, "--plot")
+    _check_outputs(args)
     curve = _load_curve(args)
 
     options = {
@@ -68,24 +82,28 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", bb.SamplingWarning)
         fit = bb.fit(curve, seed=args.seed, **options)
     time_s = time.perf_counter() - t0
-    for w in caught:
-        if issubclass(w.category, bb.SamplingWarning):
-            _say(f"warning: {w.message}")
-        else:
-            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    records = _warning_records(caught, (bb.SamplingWarning,))
 
     drift = None
     if args.drift:
         if not args.json:
             _say("leave-future-out refit on the first 75% of the fit range (--drift)...")
-        try:
-            drift = bb.calibrate_drift(fit)
-        except bb.DataError as err:
-            raise bb.DataError(f"--drift: {err}") from None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", bb.SamplingWarning)
+            try:
+                drift = bb.calibrate_drift(fit)
+            except bb.DataError as err:
+                raise bb.DataError(f"--drift: {err}") from None
+        records += _warning_records(caught, (bb.SamplingWarning,))
     prob = args.prob
-    held = _held_out_table(fit, prob, drift)
-    xs = args.predict if args.predict is not None else _default_predict_x(fit.curve)
-    preds = fit.predict(xs, prob=prob, drift=drift)
+    with warnings.catch_warnings(record=True) as caught:
+        held = _held_out_table(fit, prob, drift)
+        xs = args.predict if args.predict is not None else _default_predict_x(fit.curve)
+        preds = fit.predict(xs, prob=prob, drift=drift)
+    records += _warning_records(caught, (bb.SamplingWarning,))
+    if args.csv is not None:
+        preds.to_csv(args.csv, index=False)
+        _say(f"wrote the prediction table to {args.csv}")
     if args.out is not None:
         fit.save(args.out, overwrite=args.overwrite)
         _say(f"saved the fit to {args.out}")
@@ -122,6 +140,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             "drift": None if drift is None else {
                 k: _num(v) if isinstance(v, float) else v
                 for k, v in drift.to_json().items()},
+            "warnings": records,
             "time_s": time_s,
         })
         return 0
@@ -220,9 +239,13 @@ def add_parsers(sub: Any, fmt: Any) -> None:
                         "widen the bands past the data by as much as the law strayed there "
                         "(one more fit)")
     g.add_argument("--out", metavar="FIT.nc", help="save the fit (NetCDF) for predict and plot")
-    g.add_argument("--overwrite", action="store_true", help="let --out replace an existing file")
+    g.add_argument("--csv", metavar="FILE.csv",
+                   help="write the prediction table (as in the report and the JSON) as CSV")
+    g.add_argument("--overwrite", action="store_true",
+                   help="let --out and --csv replace existing files")
     g.add_argument("--json", action="store_true",
-                   help="print one JSON object on stdout and nothing else")
+                   help="print one JSON object on stdout and nothing else (the warnings, also "
+                        "shown on standard error, under 'warnings')")
     _add_sampler_options(p, "sampler", "seed of the run")
     p.set_defaults(func=_cmd_fit)
 

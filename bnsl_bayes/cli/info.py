@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-
-    pass
-
+from typing import Any
 
 from .common import (
     DATASET_PREFIX,

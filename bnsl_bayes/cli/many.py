@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-
     from ..drift import Drift
     from ..result import Fit
-
 
 from .common import (
     PROG,
@@ -25,10 +23,12 @@ from .common import (
     _held_out_table,
     _load_curves,
     _num,
+    _one_line,
     _prob,
     _say,
     _slug,
     _table_text,
+    _warning_records,
 )
 
 
@@ -36,10 +36,13 @@ def _summary_row(name: str, fit: Fit, prob: float,
                  drift: Drift | None = None) -> dict[str, Any]:
     import numpy as np
 
+    from ..checks import passes
+
     diag = fit.diagnostics()
     med = fit.parameters(prob)["median"]
     row: dict[str, Any] = {
         "curve": name, "n_fit": int(fit.curve.fit_mask.sum()), "space": fit.space,
+        "converged": passes(diag),
         "max_r_hat": _num(diag["max_r_hat"]), "min_ess_bulk": _num(diag["min_ess_bulk"]),
         "divergences": int(diag["divergences"]),
         "resid_lag1": _num(fit.residual_autocorrelation()["lag1"]),
@@ -57,6 +60,21 @@ def _summary_row(name: str, fit: Fit, prob: float,
         if fit.space == "log":
             row["held_out_rmsle"] = _num(np.sqrt(np.mean((np.log(m) - np.log(y)) ** 2)))
     return row
+
+
+def _failed_text(failed: list[dict[str, Any]]) -> str:
+    """The curves whose fits did not pass their diagnostics, one line each."""
+    from ..checks import ESS_MIN, R_HAT_MAX
+
+    def num(v: float | None, fmt: str) -> str:
+        return "nan" if v is None else format(v, fmt)
+
+    lines = [f"{len(failed)} fit(s) did not pass their diagnostics (max r_hat <= {R_HAT_MAX}, "
+             f"min bulk ESS >= {ESS_MIN}, no divergences); their bands are not to be trusted:"]
+    lines += [f"  {row['curve']}: max r_hat {num(row['max_r_hat'], '.3f')}, min bulk ESS "
+              f"{num(row['min_ess_bulk'], '.0f')}, {row['divergences']} divergence(s)"
+              for row in failed]
+    return "\n".join(lines)
 
 
 def _cmd_fit_many(args: argparse.Namespace) -> int:
@@ -94,25 +112,42 @@ def _cmd_fit_many(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", bb.SamplingWarning)
-        fits = bb.fit_many(curves, seed=args.seed,
+        fits = bb.fit_many(curves, seed=args.seed, check=False,
                            progress=sys.stderr.isatty() and not args.json, **options)
     time_s = time.perf_counter() - t0
-    n_misfit = sum(issubclass(w.category, bb.MisfitWarning) for w in caught)
-    n_warn = sum(issubclass(w.category, bb.SamplingWarning) for w in caught) - n_misfit
-    if n_warn and not args.json:
-        _say(f"warning: {n_warn} sampling warning(s); see max_r_hat, min_ess_bulk and "
-             f"divergences below (refit those curves with more --warmup/--samples)")
-    if n_misfit and not args.json:
-        _say(f"warning: {n_misfit} curve(s) with residuals correlated along x (resid_lag1 "
-             f"below): the form misses structure there and the bands are too narrow; fit "
-             f"those curves with more breaks (bnsl-bayes compare, or fit --breaks auto)")
+    records = _warning_records(caught, (bb.SamplingWarning,))
+    # Each curve is checked on its own, so that its warnings carry its name: one line per
+    # failing curve after the table (its warnings in the JSON) instead of a count of messages.
+    per_curve: list[list[dict[str, str]]] = []
+    for f in fits:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", bb.SamplingWarning)
+            f.check()
+        per_curve.append([{"category": w.category.__name__, "message": _one_line(w.message)}
+                          for w in caught])
+    n_misfit = sum(any(w["category"] == "MisfitWarning" for w in ws) for ws in per_curve)
     drifts = [None] * len(fits)
     if args.drift:
         if not args.json:
             _say("leave-future-out refits on the first 75% of each fit range (--drift)...")
-        drifts = bb.calibrate_drifts(fits, batch_size=args.batch_size)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", bb.SamplingWarning)
+            drifts = bb.calibrate_drifts(fits, batch_size=args.batch_size)
+        records += _warning_records(caught, (bb.SamplingWarning,))
     rows = [_summary_row(name, f, args.prob, d)
             for name, f, d in zip(curves, fits, drifts, strict=True)]
+    failed = [row for row in rows if not row["converged"]]
+    if failed:
+        _say(f"warning: {len(failed)} of {len(rows)} curve(s) did not pass their diagnostics "
+             f"({'converged: false' if args.json else 'listed after the table'}); refit "
+             f"those curves with more --warmup/--samples")
+    if n_misfit:
+        _say(f"warning: {n_misfit} curve(s) with residuals correlated along x (resid_lag1): "
+             f"the form misses structure there and the bands are too narrow; fit those curves "
+             f"with more breaks (bnsl-bayes compare, or fit --breaks auto)")
+    for row, ws in zip(rows, per_curve, strict=True):
+        row["warnings"] = ws
+        records += [{"curve": row["curve"], **w} for w in ws]
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, f in zip(curves, fits, strict=True):
@@ -121,11 +156,14 @@ def _cmd_fit_many(args: argparse.Namespace) -> int:
         _say(f"saved {len(fits)} fits to {out_dir}")
     if args.json:
         _emit_json({"model": fits[0].spec.name, "n_curves": len(fits), "prob": args.prob,
-                    "seed": args.seed, "curves": rows, "time_s": time_s})
+                    "seed": args.seed, "curves": rows, "warnings": records, "time_s": time_s})
         return 0
-    table = pd.DataFrame(rows).drop(columns=["file"], errors="ignore")
-    print(_table_text(table), flush=True)
-    print(f"{len(fits)} curves in {time_s:.1f} s", flush=True)
+    table = pd.DataFrame(rows).drop(columns=["file", "warnings"], errors="ignore")
+    out = [_table_text(table)]
+    if failed:
+        out += ["", _failed_text(failed)]
+    out.append(f"{len(fits)} curves in {time_s:.1f} s")
+    print("\n".join(out), flush=True)
     return 0
 
 
@@ -133,12 +171,17 @@ def add_parser(sub: Any) -> None:
     fmt = argparse.RawDescriptionHelpFormatter
     p = sub.add_parser(
         "fit-many", formatter_class=fmt, help="fit every curve of a long table in one batch",
+        usage=(f"{PROG} fit-many (CSV | -) --group COL[,COL...] [options]\n"
+               f"       {PROG} fit-many dataset:NAME[/PREFIX] [options]"),
         description=(
             "Fit one BNSL form to many curves with one compiled sampler (curves padded to a\n"
-            "common length, the chains of all curves vectorized). DATA is a long CSV (one row\n"
-            "per point or run, --group naming the columns that tell curves apart), '-' for\n"
+            "common length). On a GPU the curves of a batch run together as vectorized\n"
+            "lanes; on a CPU they run one after another (whatever --batch-size), each\n"
+            "curve's chains spread over the cores. DATA is a long CSV (one row per point or\n"
+            "run; --group, required then, names the columns that tell curves apart), '-' for\n"
             "standard input, or dataset:NAME[/PREFIX] for a bundled collection. Curve i (in\n"
-            "table order) is fitted with seed S + i."
+            "table order) is fitted with seed S + i. Curves whose fits do not pass their\n"
+            "diagnostics are named after the table (converged: false in the JSON)."
         ),
         epilog=(
             "examples:\n"

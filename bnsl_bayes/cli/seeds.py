@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-
-    pass
-
+import warnings
+from typing import Any
 
 from .common import (
     PROG,
@@ -23,8 +19,13 @@ from .common import (
     _save_figure,
     _say,
     _use_agg,
+    _warning_records,
     _x_list,
 )
+
+#: The names of ``bnsl_bayes.seeds.EXAMPLES``, for the help text: importing the study would load
+#: JAX before ``--help`` answers (tests/test_seeds.py keeps the two equal).
+EXAMPLE_NAMES = ("four-digit-addition",)
 
 
 def _cmd_seeds(args: argparse.Namespace) -> int:
@@ -66,8 +67,11 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
         _say("simulating and fitting (one compiled sampler for all fits; compiling takes about "
              "a minute)...")
     t0 = time.perf_counter()
-    study = bb.seeds_study(**design)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", bb.SamplingWarning)
+        study = bb.seeds_study(**design)
     time_s = time.perf_counter() - t0
+    records = _warning_records(caught, (bb.SamplingWarning,))
     if args.csv is not None:
         study.to_csv(args.csv)
         _say(f"wrote the table to {args.csv}")
@@ -77,6 +81,7 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
         _say(f"wrote the plot to {args.plot}")
     if args.json:
         obj = study.to_json()
+        obj["warnings"] = records
         obj["time_s"] = time_s
         _emit_json(obj)
     else:
@@ -85,8 +90,7 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: Any) -> None:
-    from ..seeds import EXAMPLES
-
+    """Add ``seeds`` to the subcommands."""
     p = sub.add_parser(
         "seeds", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="how many seeds, how close to a break: simulate, fit and judge extrapolation",
@@ -108,7 +112,7 @@ def add_parser(sub: Any) -> None:
     )
     g = p.add_argument_group("truth (exactly one)")
     g.add_argument("--example", metavar="NAME",
-                   help=f"a bundled study: {', '.join(EXAMPLES)}")
+                   help=f"a bundled study: {', '.join(EXAMPLE_NAMES)}")
     g.add_argument("--fit", metavar="FIT.nc", help="a saved fit whose posterior is the truth")
     g.add_argument("--law", type=_law_text, metavar="a=..,b=..,c0=..,c1=..,d1=..,f1=..",
                    help="the true law's parameters")
@@ -138,7 +142,8 @@ def add_parser(sub: Any) -> None:
                    help="fits per compiled call (default: 1 on a CPU, all on a GPU)")
     g = p.add_argument_group("output")
     g.add_argument("--json", action="store_true",
-                   help="print one JSON object (cells, required_seeds, time_s) and nothing else")
+                   help="print one JSON object (cells, required_seeds, warnings, time_s) and "
+                        "nothing else")
     g.add_argument("--plot", metavar="FILE.png", help="heat maps and representative bands")
     g.add_argument("--csv", metavar="FILE.csv", help="the tidy table, one row per fit and target")
     p.set_defaults(func=_cmd_seeds)

@@ -9,11 +9,11 @@ With one virtual device per core (``jax_num_cpu_devices``, NumPyro's
 ``set_host_device_count``), :mod:`.nuts` spreads the chains of each curve over the
 devices (``jax.shard_map``): on 2 cores a 4-chain fit runs two chains at a time.
 
-The setting only takes effect before JAX starts its CPU backend, so importing this module (the
-first thing ``import bnsl_bayes`` does) calls :func:`use_cpu_cores`. It changes nothing when
-JAX has already started, when the user chose a device count (``jax_num_cpu_devices``, or
-``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``), or when
-``BNSL_BAYES_CPU_DEVICES`` says otherwise (``1`` turns it off).
+The setting only takes effect before JAX starts its CPU backend, so importing this module
+(which ``import bnsl_bayes`` arranges right after JAX is imported) calls :func:`use_cpu_cores`.
+It changes nothing when JAX has already started, when the user chose a device count
+(``jax_num_cpu_devices``, or ``--xla_force_host_platform_device_count`` in ``XLA_FLAGS``), or
+when ``BNSL_BAYES_CPU_DEVICES`` says otherwise (``1`` turns it off).
 
 The compile cache
 -----------------
