@@ -20,7 +20,7 @@ from .checks import MisfitWarning, SamplingWarning
 from .data import Curve, DataError
 from .drift import Drift, apply_drift
 from .forms import Form, get_form
-from .plot import plot_fit
+from .plot import per_break_variables, plot_fit
 from .spec import ModelSpec
 from .standardize import Scaling
 
@@ -49,6 +49,12 @@ class Fit:
         :mod:`bnsl_bayes.forms`), ``sample_stats``, ``log_likelihood``,
         ``posterior_predictive``, ``observed_data``, ``constant_data`` (x, seeds), and
         ``predictions`` / ``predictions_constant_data`` after ``predict(..., store=True)``.
+        ``log_b`` repeats ``b`` on a log scale (the sampler's coordinate, whose r_hat is
+        checked), so pass ``var_names`` to ArviZ's plots: ``fit.form.trace_vars(fit.breaks)``
+        for the law's parameters (BNSL: ``a, b, c0, c, d, f, sigma``), or a few of them to
+        :func:`arviz.plot_pair`, which refuses more than 40 subplots (``["c", "d", "f"]``
+        for the breaks). :class:`bnsl_bayes.plot.BreakLabeller` labels per-break parameters
+        ``c1, d1, f1`` there, as :meth:`parameters` and :meth:`summary` do.
     spec : ModelSpec
         The model specification (priors on the standardized scale).
     scaling : Scaling
@@ -181,8 +187,28 @@ class Fit:
         return pd.DataFrame.from_dict(rows, orient="index", columns=["median", "lo", "hi"])
 
     def summary(self, **kwargs) -> pd.DataFrame:
-        """``arviz.summary`` of the posterior (keywords are passed to it)."""
-        return az.summary(self.data, **kwargs)
+        """:func:`arviz.summary` of the posterior, in the package's names and 90% intervals.
+
+        Keywords are passed to :func:`arviz.summary`; ``ci_prob`` defaults to 0.9, the
+        package's bands (ArviZ's own default is 0.89). Per-break parameters are summarized as
+        ``c1, d1, f1, c2, ...``, as in :meth:`parameters` (not ArviZ's ``c[1]``); in
+        ``var_names``, ``c`` stands for all of them.
+        """
+        kwargs.setdefault("ci_prob", 0.9)
+        data = self.data
+        if kwargs.get("group", "posterior") == "posterior":
+            post, split = per_break_variables(self.data["posterior"].to_dataset())
+            if split:
+                data = self.data.copy()
+                data["posterior"] = xr.DataTree(post)
+            names = kwargs.get("var_names")
+            if names is not None and split and kwargs.get("filter_vars") is None:
+                names = [names] if isinstance(names, str) else list(names)
+                kwargs["var_names"] = [
+                    part for v in names
+                    for part in (["~" + k for k in split[v[1:]]]
+                                 if v.startswith("~") and v[1:] in split else split.get(v, [v]))]
+        return az.summary(data, **kwargs)
 
     # ------------------------------------------------------------------ prediction
     def predict(

@@ -56,7 +56,7 @@ def plot_heatmap(study: Any, metric: str = "median_rel_width", *,
     if metric not in _METRIC_LABELS:
         raise ValueError(f"metric = {metric!r}: expected one of {', '.join(_METRIC_LABELS)}")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 4.0))
+        fig, ax = plt.subplots(figsize=(6.0, 4.0), layout="constrained")
     else:
         fig = ax.figure
     counts, cuts = study.seed_counts, study.cutoffs
@@ -71,20 +71,29 @@ def plot_heatmap(study: Any, metric: str = "median_rel_width", *,
                    vmin=None if norm else 0.0, vmax=None if norm else 1.0)
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
-            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7, color="white")
+            # Dark text on the light end of the colormap, white on the dark end.
+            r, g, b, _ = im.cmap(im.norm(v))
+            ink = "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.5 else "white"
+            ax.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7, color=ink)
     ax.set_xticks(range(len(cuts)), [f"{c:g}" for c in cuts])
     ax.set_yticks(range(len(counts)), [f"{n:g}" for n in counts])
     ax.set_xlabel("fit cutoff x_max")
     ax.set_ylabel("seeds per point")
+    outside = []
     for d in _break_positions(study):
         if cuts[0] <= d <= cuts[-1] and len(cuts) > 1:
             xpos = float(np.interp(d, cuts, np.arange(len(cuts))))
             ax.axvline(xpos, color="red", ls="--", lw=1.5)
-            ax.text(xpos, len(counts) - 0.5, f" break d={d:.4g}", color="red", va="bottom",
-                    fontsize=8)
+            # Inside the top row, under the title (above the axes it ran into the title).
+            ax.text(xpos, len(counts) - 0.55, f" break d={d:.4g} ", color="red", va="top",
+                    ha="left" if xpos < (len(cuts) - 1) / 2 else "right", fontsize=8,
+                    bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
         else:
-            ax.set_title(f"(break d={d:.4g} outside the cutoffs)", fontsize=8, loc="right")
-    ax.set_title(_METRIC_LABELS[metric], fontsize=9, loc="left")
+            outside.append(f"{d:.4g}")
+    title = _METRIC_LABELS[metric]
+    if outside:
+        title += f"\n(break d={', '.join(outside)} outside the cutoffs)"
+    ax.set_title(title, fontsize=9, loc="left")
     fig.colorbar(im, ax=ax)
     return fig
 
@@ -116,6 +125,7 @@ def plot_bands(study: Any, cells: Sequence[tuple[int, float]] | None = None, *,
     matplotlib.figure.Figure
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     cells = _default_band_cells(study) if cells is None else [(int(n), float(x))
                                                                for n, x in cells]
@@ -147,12 +157,27 @@ def plot_bands(study: Any, cells: Sequence[tuple[int, float]] | None = None, *,
         ax.plot(study.targets, t_true, "o", color="tab:green", ms=4, label="targets")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_ylim(0.5 * float(mu_true.min()), 2.0 * float(mu_true.max()))
+        ylim = (0.5 * float(mu_true.min()), 2.0 * float(mu_true.max()))
+        ax.set_ylim(*ylim)
+        for axis, (lo, hi) in ((ax.xaxis, (xs[0], xs[-1])), (ax.yaxis, ylim)):
+            # Plain numbers (0.3, 1, 3, 1000), as many as the span leaves room for, where
+            # matplotlib's default labels a short log span 2x10^-1, 3x10^-1, ...
+            decades = np.log10(hi / lo)
+            subs = (1.0,) if decades > 3 else (1.0, 3.0) if decades > 1.2 else (1.0, 2.0, 5.0)
+            axis.set_major_locator(LogLocator(subs=subs))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
         ax.set_title(f"seeds {n:g}, x_max {x_max:g}", fontsize=9)
-        ax.set_xlabel("x")
-    axes[0].set_ylabel("y")
+        ax.set_xlabel(_axis_label(f.curve, "x"))
+    axes[0].set_ylabel(_axis_label(study.fits[cells[0]].curve, "y"))
     axes[0].legend(fontsize=7, loc="lower left")
     return fig
+
+
+def _axis_label(curve: Any, axis: str) -> str:
+    """The curve's name for an axis (``Curve.x_label`` / ``y_label``), else ``x`` / ``y``."""
+    text = getattr(curve, f"{axis}_label", None)
+    return text if isinstance(text, str) and text else axis
 
 
 def plot_study(study: Any, *, metric: str = "median_rel_width") -> Figure:
