@@ -11,6 +11,7 @@ import csv
 import io
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
@@ -23,6 +24,15 @@ from numpy.typing import ArrayLike
 __all__ = ["Curve", "DataError", "NoiseSpace"]
 
 NoiseSpace = Literal["log", "linear"]
+
+#: The range of x a fit handles. The fit reports the law in x's units (break positions d, which
+#: the prior lets lie several fit ranges past the data, and b = y x^c0), and ArviZ's summaries
+#: raise draws to the 4th power (the Monte Carlo error of the sd), which leaves float64 for
+#: |value| beyond about 1e77 or below 1e-77; 1e-50 ... 1e50 keeps 27 orders of magnitude of
+#: room for d and for the prediction grids (4 x the last fit point), and holds every x in
+#: practical units (FLOPs, parameters, tokens, learning rates).
+X_MIN = 1e-50
+X_MAX = 1e50
 
 
 class DataError(ValueError):
@@ -64,6 +74,35 @@ def _as_float_array(values: ArrayLike, name: str) -> np.ndarray:
 def _first_bad(arr: np.ndarray, bad: np.ndarray) -> tuple[int, float]:
     i = int(np.flatnonzero(bad)[0])
     return i, float(arr[i])
+
+
+def _broadcast(values: ArrayLike, n: int) -> ArrayLike:
+    """One number (``seeds=3``) for every row; arrays are left to the length check."""
+    if np.ndim(values) == 0:
+        return np.full(n, values, dtype=object)
+    return values
+
+
+def _check_x_range(x: np.ndarray) -> None:
+    """x (finite, > 0) within ``X_MIN`` ... ``X_MAX``, else a DataError with the factor to
+    divide x by."""
+    bad = (x < X_MIN) | (x > X_MAX)
+    if not bad.any():
+        return
+    i, v = _first_bad(x, bad)
+    decades = float(np.log10(x.max()) - np.log10(x.min()))
+    if decades > math.log10(X_MAX / X_MIN):
+        raise DataError(
+            f"x[{i}] = {v:g}: x spans {decades:.0f} orders of magnitude (from {x.min():g} to "
+            f"{x.max():g}); a fit handles x from {X_MIN:g} to {X_MAX:g}; drop the extreme rows"
+        )
+    # a power of ten that brings the middle of the data (in log x) to about 1
+    power = int(np.floor(np.mean(np.log10(x))))
+    raise DataError(
+        f"x[{i}] = {v:g} is outside the range a fit handles, {X_MIN:g} to {X_MAX:g} (the law "
+        f"is reported in x's units and its summaries leave float64 beyond that); rescale x, "
+        f"e.g. divide every x by 1e{power} (give x in units of 1e{power})"
+    )
 
 
 
@@ -164,6 +203,9 @@ class Curve:
         True for points kept out of the fit (shown and scored as extrapolation).
     name : str
         A label for reports and plots.
+    x_label, y_label : str
+        What x and y measure (``"training set size"``, ``"test cross-entropy"``), for axis
+        labels; default ``"x"`` and ``"y"``.
     """
 
     x: np.ndarray
@@ -172,12 +214,18 @@ class Curve:
     std: np.ndarray
     held_out: np.ndarray
     name: str = ""
+    x_label: str = "x"
+    y_label: str = "y"
 
     def __post_init__(self) -> None:
         n = len(self.x)
         for field in ("y", "seeds", "std", "held_out"):
             if len(getattr(self, field)) != n:
                 raise DataError(f"Curve.{field} has {len(getattr(self, field))} values, x has {n}")
+        for field in ("name", "x_label", "y_label"):
+            if not isinstance(getattr(self, field), str):
+                raise DataError(f"Curve.{field} = {_short_repr(getattr(self, field))}: expected "
+                                f"a string")
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -190,24 +238,30 @@ class Curve:
         std: ArrayLike | None = None,
         held_out: ArrayLike | None = None,
         name: str = "",
+        x_label: str = "x",
+        y_label: str = "y",
     ) -> Curve:
         """Validate and aggregate arrays into a Curve.
 
         Parameters
         ----------
         x, y : array_like
-            The scaled quantity (> 0) and the metric, one value per row.
-        seeds : array_like, optional
-            Number of runs averaged into each row (whole numbers >= 1); default 1 per row.
-            Several rows at the same x are combined into one point whose mean weighs each row by
-            its seeds and whose count is their sum.
-        std : array_like, optional
-            Per-run standard deviation of y at each row (>= 0; NaN = unknown). When rows at the
-            same x are single runs, their spread is computed from them instead.
+            The scaled quantity (from 1e-50 to 1e50, see ``X_MIN``, ``X_MAX``) and the metric,
+            one value per row.
+        seeds : int or array_like, optional
+            Number of runs averaged into each row (whole numbers >= 1); default 1 per row; one
+            number applies to every row. Several rows at the same x are combined into one point
+            whose mean weighs each row by its seeds and whose count is their sum.
+        std : float or array_like, optional
+            Per-run standard deviation of y at each row (>= 0; NaN = unknown); one number applies
+            to every row. When rows at the same x are single runs, their spread is computed from
+            them instead.
         held_out : array_like of bool, optional
             True for rows kept out of the fit. Rows at the same x must agree.
         name : str
             A label for reports.
+        x_label, y_label : str
+            What x and y measure, for axis labels.
 
         Returns
         -------
@@ -216,8 +270,8 @@ class Curve:
         Raises
         ------
         DataError
-            Mismatched lengths, non-numeric, NaN or infinite values, x <= 0, seeds < 1 or not
-            whole, negative std, or no rows at all.
+            Mismatched lengths, non-numeric, NaN or infinite values, x outside 1e-50 ... 1e50
+            (x <= 0 included), seeds < 1 or not whole, negative std, or no rows at all.
         """
         xa = _as_float_array(x, "x")
         ya = _as_float_array(y, "y")
@@ -240,10 +294,11 @@ class Curve:
             raise DataError(
                 f"x[{i}] = {v:g}: x must be > 0 (the law uses log x); drop that row or shift x"
             )
+        _check_x_range(xa)
         if seeds is None:
             sa = np.ones_like(xa)
         else:
-            sa = _as_float_array(seeds, "seeds")
+            sa = _as_float_array(_broadcast(seeds, len(xa)), "seeds")
             if len(sa) != len(xa):
                 raise DataError(
                     f"seeds has {len(sa)} values but x has {len(xa)}; give one count per row"
@@ -258,7 +313,7 @@ class Curve:
         if std is None:
             da = np.full_like(xa, np.nan)
         else:
-            da = _as_float_array(std, "std")
+            da = _as_float_array(_broadcast(std, len(xa)), "std")
             if len(da) != len(xa):
                 raise DataError(f"std has {len(da)} values but x has {len(xa)}; one per row")
             bad = np.isinf(da) | (da < 0)
@@ -281,15 +336,15 @@ class Curve:
                         raise DataError(f"held_out[{i}] = {_short_repr(v)}: expected True/False "
                                         f"(or 1/0), True for rows kept out of the fit")
             ha = ha.astype(bool)
-        return cls._aggregate(xa, ya, sa, da, ha, name)
+        return cls._aggregate(xa, ya, sa, da, ha, name, x_label, y_label)
 
     @classmethod
-    def _aggregate(cls, x, y, seeds, std, held_out, name) -> Curve:
+    def _aggregate(cls, x, y, seeds, std, held_out, name, x_label, y_label) -> Curve:
         order = np.argsort(x, kind="stable")
         x, y, seeds, std, held_out = (v[order] for v in (x, y, seeds, std, held_out))
         ux, start = np.unique(x, return_index=True)
         if len(ux) == len(x):
-            return cls(x, y, seeds, std, held_out, name)
+            return cls(x, y, seeds, std, held_out, name, x_label, y_label)
         bounds = list(start) + [len(x)]
         mx, my, ms, md, mh = [], [], [], [], []
         for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
@@ -312,9 +367,8 @@ class Curve:
             ms.append(float(np.sum(w)))
             md.append(sd)
             mh.append(bool(h[0]))
-        return cls(
-            np.array(mx), np.array(my), np.array(ms), np.array(md), np.array(mh, dtype=bool), name
-        )
+        return cls(np.array(mx), np.array(my), np.array(ms), np.array(md),
+                   np.array(mh, dtype=bool), name, x_label, y_label)
 
     @classmethod
     def from_dataframe(
@@ -349,19 +403,7 @@ class Curve:
         -------
         Curve
         """
-        if not isinstance(df, pd.DataFrame):
-            raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
-        if df.columns.duplicated().any():
-            dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
-            raise DataError(f"duplicated column name(s) {dup}; give every column its own name")
-        wanted = {"x": x, "y": y, "seeds": seeds, "std": std, "split": split}
-        for role, col in wanted.items():
-            if col is not None and col not in df.columns:
-                cols = ", ".join(map(str, df.columns)) or "(none)"
-                raise DataError(
-                    f"no column {col!r} for {role}; the table has columns: {cols}. "
-                    f"Name the right one (CLI: --{role.replace('_', '-')} COL)"
-                )
+        _check_columns(df, {"x": x, "y": y, "seeds": seeds, "std": std, "split": split})
         ho = None if split is None else _parse_split(df[split], split)
         return cls.from_arrays(
             df[x].to_numpy(),
@@ -370,7 +412,71 @@ class Curve:
             std=None if std is None else df[std].to_numpy(),
             held_out=ho,
             name=name,
+            x_label=str(x),
+            y_label=str(y),
         )
+
+    @classmethod
+    def group(
+        cls,
+        df: pd.DataFrame,
+        by: str | Sequence[str],
+        *,
+        x: str = "x",
+        y: str = "y",
+        seeds: str | None = None,
+        std: str | None = None,
+        split: str | None = None,
+    ) -> dict[str, Curve]:
+        """Split a long table into curves, one per distinct value of the ``by`` columns.
+
+        What the command line's ``fit-many --group`` does; the result goes straight into
+        :func:`~bnsl_bayes.fitting.fit_many`.
+
+        Parameters
+        ----------
+        df : pandas.DataFrame
+            The long table: one row per point or per run, with the columns that tell the curves
+            apart.
+        by : str or sequence of str
+            The column(s) that identify a curve (e.g. ``["task", "model"]``).
+        x, y, seeds, std, split : str, optional
+            Columns as in :meth:`from_dataframe`, the same for every curve.
+
+        Returns
+        -------
+        dict of str to Curve
+            Keyed by the values of the ``by`` columns joined with ``/`` (``"add/small"``), in
+            order of first appearance; each curve is named by its key.
+
+        Raises
+        ------
+        DataError
+            Not a DataFrame, ``by`` not column names, a missing column (the message lists the
+            table's columns), two groups with the same key, or bad data in a curve (named by
+            its key).
+        """
+        if isinstance(by, str):
+            by = [by]
+        if (not isinstance(by, Sequence) or not by
+                or not all(isinstance(b, str) for b in by)):
+            raise DataError(f"by = {_short_repr(by)}: expected the name(s) of the column(s) that "
+                            f"tell the curves apart, e.g. by=['task', 'model']")
+        by = list(by)
+        _check_columns(df, {"by": by, "x": x, "y": y, "seeds": seeds, "std": std,
+                            "split": split})
+        curves: dict[str, Curve] = {}
+        for key, part in df.groupby(by, sort=False, dropna=False):
+            label = "/".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
+            if label in curves:
+                raise DataError(f"two groups of {by} share the key {label!r} (values that "
+                                f"contain '/'); rename them so that each curve has its own key")
+            try:
+                curves[label] = cls.from_dataframe(pd.DataFrame(part), x=x, y=y, seeds=seeds,
+                                                   std=std, split=split, name=label)
+            except DataError as err:
+                raise DataError(f"curve {label!r}: {err}") from None
+        return curves
 
     @classmethod
     def from_csv(
@@ -413,6 +519,44 @@ class Curve:
         if not math.isfinite(x_max) or x_max <= 0:
             raise DataError(f"fit_upto = {x_max!r}: expected a finite x > 0")
         return replace(self, held_out=self.x > x_max)
+
+    def complement(self, bound: float = 1.0) -> Curve:
+        """The curve of ``bound - y``: the error of a metric that rises to a ceiling.
+
+        Fit the complement (``1 - accuracy``, ``100 - percent correct``) in the log noise space:
+        its bands stay above 0, so mapped back (``y = bound - value``, lower and upper ends
+        swapped) they never pass the bound, which a fit of the metric itself cannot promise.
+
+        Parameters
+        ----------
+        bound : float
+            The metric's ceiling, above every y (default 1.0, for accuracy as a fraction).
+
+        Returns
+        -------
+        Curve
+            Same x, seeds, held-out points and name; y is ``bound - y``, std unchanged,
+            ``y_label`` is ``"{bound} - {y_label}"``.
+
+        Raises
+        ------
+        DataError
+            ``bound`` is not a finite number, or a y is at or above it.
+        """
+        if (isinstance(bound, bool) or not isinstance(bound, int | float | np.number)
+                or not math.isfinite(bound)):
+            raise DataError(f"bound = {_short_repr(bound)}: expected a finite number, the "
+                            f"metric's ceiling (e.g. 1.0 for accuracy, 100 for percent)")
+        bound = float(bound)
+        over = self.y >= bound
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            raise DataError(
+                f"y = {self.y[i]:g} at x = {self.x[i]:g} is not below bound = {bound:g}: the "
+                f"complement bound - y must be > 0 at every point; give the metric's true "
+                f"ceiling as bound (e.g. 100 for percent), above every y"
+            )
+        return replace(self, y=bound - self.y, y_label=f"{bound:g} - {self.y_label}")
 
     def to_dataframe(self) -> pd.DataFrame:
         """The points as a table with columns x, y, seeds, std, held_out."""
@@ -468,6 +612,32 @@ class Curve:
                 raise DataError(
                     f"the fitted y range from {y.min():g} to {y.max():g}, a spread beyond "
                     f"float64; divide y by a constant (e.g. 1e300) first"
+                )
+
+
+def _check_columns(df: pd.DataFrame, wanted: dict[str, object]) -> None:
+    """A DataFrame with distinct column names that holds every named column (None = unused);
+    ``wanted`` maps a role to one column name (to a list of them for ``by``)."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    if df.columns.duplicated().any():
+        dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+        raise DataError(f"duplicated column name(s) {dup}; give every column its own name")
+    cols = ", ".join(map(str, df.columns)) or "(none)"
+    for role, given in wanted.items():
+        for col in given if role == "by" else [given]:
+            if col is None:
+                continue
+            if not isinstance(col, str | int | np.integer):
+                raise DataError(
+                    f"{role} = {_short_repr(col)}: with a DataFrame, {role} names a column, "
+                    f"not values; the table has columns: {cols}"
+                )
+            if col not in df.columns:
+                what, option = ("to group by", "group") if role == "by" else (f"for {role}", role)
+                raise DataError(
+                    f"no column {col!r} {what}; the table has columns: {cols}. "
+                    f"Name the right one (CLI: --{option} COL)"
                 )
 
 

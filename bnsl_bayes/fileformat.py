@@ -94,6 +94,8 @@ def build_datatree(
             "space": scaling.space,
             "seed": seed,
             "curve_name": curve.name,
+            "x_label": curve.x_label,
+            "y_label": curve.y_label,
             "spec_toml": spec.to_toml(),
             "scaling": json_attr(scaling.to_dict()),
         }
@@ -154,7 +156,8 @@ def load(path: str | PathLike) -> Fit:
 
 
 def curve_from_tree(dt: xr.DataTree, name: str) -> Curve:
-    """Rebuild the Curve (fit and held-out points) stored in a fit's DataTree."""
+    """Rebuild the Curve (fit and held-out points) stored in a fit's DataTree (axis labels
+    ``x`` and ``y`` for files written before they were stored)."""
     obs = dt["observed_data"]
     const = dt["constant_data"]
     parts = [(np.asarray(const["x"].values), np.asarray(obs["y"].values),
@@ -167,7 +170,8 @@ def curve_from_tree(dt: xr.DataTree, name: str) -> Curve:
                       np.ones(h.sizes["held_out_point"], dtype=bool)))
     x, y, s, sd, ho = (np.concatenate(p) for p in zip(*parts, strict=True))
     order = np.argsort(x, kind="stable")
-    return Curve(x[order], y[order], s[order], sd[order], ho[order], name)
+    return Curve(x[order], y[order], s[order], sd[order], ho[order], name,
+                 str(dt.attrs.get("x_label", "x")), str(dt.attrs.get("y_label", "y")))
 
 
 def json_attr(value: dict) -> str:

@@ -13,6 +13,7 @@ from os import PathLike
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from .data import Curve, DataError, NoiseSpace
@@ -73,22 +74,57 @@ def resolve_model(breaks: int | None, model: str | PathLike | ModelSpec | None) 
     return spec
 
 
-def as_curve(curve_or_x, y, seeds, std) -> Curve:
+def as_curve(
+    curve_or_x: Curve | pd.DataFrame | ArrayLike,
+    y: ArrayLike | str | None = None,
+    seeds: ArrayLike | str | None = None,
+    std: ArrayLike | str | None = None,
+    *,
+    x: str | None = None,
+    split: str | None = None,
+) -> Curve:
+    """The Curve of the data given to :func:`fit` (and ``fit_auto``, ``compare``).
+
+    A Curve is taken as it is; a DataFrame is read by :meth:`Curve.from_dataframe` with ``x``,
+    ``y``, ``seeds``, ``std`` and ``split`` as column names (default columns ``x`` and ``y``);
+    anything else is the x values, with ``y`` (and ``seeds``, ``std``: arrays or one number for
+    every row) as values.
+
+    Raises
+    ------
+    DataError
+        A Curve given together with data or columns, column names without a DataFrame, values
+        in place of column names, a missing column, or bad data.
+    """
+    given = {"y": y, "seeds": seeds, "std": std, "x": x, "split": split}
     if isinstance(curve_or_x, Curve):
-        if y is not None or seeds is not None or std is not None:
-            raise DataError("give either a Curve or arrays x, y (and seeds, std), not both")
+        extra = [k for k, v in given.items() if v is not None]
+        if extra:
+            raise DataError(f"give either a Curve or the data, not both: leave out "
+                            f"{', '.join(extra)} when the first argument is a Curve")
         return curve_or_x
+    if isinstance(curve_or_x, pd.DataFrame):
+        return Curve.from_dataframe(curve_or_x, x="x" if x is None else x,
+                                    y="y" if y is None else y, seeds=seeds, std=std, split=split)
+    named = [k for k, v in given.items() if isinstance(v, str)]
+    if named:
+        k = named[0]
+        raise DataError(f"{k}={given[k]!r} names a column, but the first argument is not a "
+                        f"DataFrame; pass the table (fit(df, x='n', y='loss')), or give "
+                        f"{k} as values")
     if y is None:
-        raise DataError("fit(x, y): y is missing; pass y or a Curve")
+        raise DataError("fit(x, y): y is missing; pass y, a Curve or a DataFrame")
     return Curve.from_arrays(curve_or_x, y, seeds=seeds, std=std)
 
 
 def fit(
-    curve_or_x: Curve | ArrayLike,
-    y: ArrayLike | None = None,
+    curve_or_x: Curve | pd.DataFrame | ArrayLike,
+    y: ArrayLike | str | None = None,
     *,
-    seeds: ArrayLike | None = None,
-    std: ArrayLike | None = None,
+    x: str | None = None,
+    seeds: ArrayLike | str | None = None,
+    std: ArrayLike | str | None = None,
+    split: str | None = None,
     breaks: int | str | None = None,
     model: str | PathLike | ModelSpec | None = None,
     space: NoiseSpace | None = None,
@@ -106,15 +142,24 @@ def fit(
 
     Parameters
     ----------
-    curve_or_x : Curve or array_like
-        A :class:`~bnsl_bayes.data.Curve` (its held-out points are kept out of the fit), or the
-        x values (> 0).
-    y : array_like, optional
-        The metric, when ``curve_or_x`` is x. Rows at the same x are runs of one point.
-    seeds : array_like, optional
-        Number of runs averaged into each row (default 1).
-    std : array_like, optional
-        Per-run standard deviation of y at each row, used as information on the noise.
+    curve_or_x : Curve, pandas.DataFrame or array_like
+        A :class:`~bnsl_bayes.data.Curve` (its held-out points are kept out of the fit), a
+        table whose columns ``x``, ``y``, ``seeds``, ``std`` and ``split`` name (one row per
+        point or per run), or the x values (> 0).
+    y : array_like or str, optional
+        The metric, when ``curve_or_x`` is x; its column (default ``"y"``) for a DataFrame.
+        Rows at the same x are runs of one point.
+    x : str, optional
+        The column of x in a DataFrame (default ``"x"``).
+    seeds : int, array_like or str, optional
+        Number of runs averaged into each row (default 1; one number for every row), or its
+        column.
+    std : float, array_like or str, optional
+        Per-run standard deviation of y at each row, used as information on the noise, or its
+        column.
+    split : str, optional
+        The column of a DataFrame that says which rows are fitted (see
+        :meth:`Curve.from_dataframe <bnsl_bayes.data.Curve.from_dataframe>`).
     breaks : int, optional
         Number of breaks: selects the bundled model ``bnsl-{breaks}`` (0 to 3; default 1). With
         ``model`` it may be left out, or must equal the model's own number. ``"auto"``: fit 0 to
@@ -148,20 +193,19 @@ def fit(
     Raises
     ------
     DataError
-        Bad data (NaN, inf, x <= 0, y <= 0 in log space, seeds < 1, mismatched lengths, fewer
-        fit points than the law has parameters).
+        Bad data (NaN, inf, x <= 0 or beyond 1e-50 ... 1e50, y <= 0 in log space, seeds < 1,
+        mismatched lengths, a missing column, fewer fit points than the law has parameters).
     SpecError
         Unknown model name or malformed model file.
     ValueError
         Bad sampler settings.
     """
-    if isinstance(breaks, str) and breaks == "auto":  # 0-3 breaks, the best by PSIS-LOO
-        return fit_auto(curve_or_x, y, seeds=seeds, std=std, model=model, check=check,
-                        space=space, seed=seed, chains=chains, warmup=warmup, samples=samples,
-                        target_accept=target_accept, max_tree_depth=max_tree_depth,
-                        dense_mass=dense_mass, progress=progress)
     t0 = time.perf_counter()
-    curve = as_curve(curve_or_x, y, seeds, std)
+    curve = as_curve(curve_or_x, y, seeds, std, x=x, split=split)
+    if isinstance(breaks, str) and breaks == "auto":  # 0-3 breaks, the best by PSIS-LOO
+        return fit_auto(curve, model=model, check=check, space=space, seed=seed, chains=chains,
+                        warmup=warmup, samples=samples, target_accept=target_accept,
+                        max_tree_depth=max_tree_depth, dense_mass=dense_mass, progress=progress)
     spec, config = settings(breaks, model, seed, chains, warmup, samples, target_accept,
                              max_tree_depth, dense_mass, progress)
     space, scaling, mdata = prepare(curve, spec, space)
@@ -248,7 +292,9 @@ def fit_many(
     ----------
     curves : iterable of Curve, or mapping of name to Curve
         The curves (held-out points of each are kept out of its fit). A mapping (such as
-        ``datasets.load("revisiting")``) is fitted in its iteration order.
+        ``datasets.load("revisiting")``, or the curves of a long table,
+        ``Curve.group(df, by=["task", "model"], x="n", y="loss")``) is fitted in its iteration
+        order.
     breaks, model, space, chains, warmup, samples, target_accept, max_tree_depth, dense_mass
         As in :func:`fit`, the same for every curve (``space=None`` picks per curve).
     seed : int
@@ -282,6 +328,9 @@ def fit_many(
         As :func:`fit`; a bad curve is named by its position (and name) before anything runs.
     """
     t0 = time.perf_counter()
+    if isinstance(curves, pd.DataFrame):
+        raise DataError("fit_many takes curves, not a table: split a long table into curves "
+                        "with Curve.group(df, by=[...], x=..., y=...) and pass the result")
     items = list(curves.values()) if isinstance(curves, Mapping) else list(curves)
     spec, config = settings(breaks, model, seed, chains, warmup, samples, target_accept,
                              max_tree_depth, dense_mass)

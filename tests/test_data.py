@@ -201,6 +201,10 @@ def test_fit_upto_bad(bad):
         ({"x": [1.0, 2.0], "y": [1.0, 2.0], "std": [0.1, -0.1]}, r"std\[1\] = -0.1.*>= 0"),
         ({"x": [1.0, 2.0], "y": [1.0, 2.0], "std": [0.1]}, r"std has 1 values"),
         ({"x": [1.0, 2.0], "y": [1.0, 2.0], "held_out": [True]}, r"held_out has 1 values"),
+        ({"x": [1.0, 1e51], "y": [1.0, 2.0]}, r"x\[1\] = 1e\+51 is outside.*1e-50 to 1e\+50"),
+        ({"x": [1e-60, 1.0], "y": [1.0, 2.0]}, r"x\[0\] = 1e-60 is outside.*divide every x by"),
+        ({"x": [1.0, 2.0], "y": [1.0, 2.0], "seeds": 0}, r"seeds\[0\] = 0.*whole"),
+        ({"x": [1.0, 2.0], "y": [1.0, 2.0], "std": -1.0}, r"std\[0\] = -1.*>= 0"),
     ],
 )
 def test_bad_arrays(kwargs, pattern):
@@ -371,6 +375,9 @@ def _bad_fit_calls(tmp_path):
         "seed_negative": (ValueError, r"seed = -1", (X, Y), {"seed": -1}),
         "bad_space": (ValueError, r"space = 'logit'", (X, Y), {"space": "logit"}),
         "y_missing": (DataError, r"y is missing", (X,), {}),
+        "x_huge": (DataError, r"x\[0\] = 1e\+306 is outside.*rescale x", (X * 1e305, Y), {}),
+        "seeds_column_without_table": (DataError, r"seeds='n' names a column", (X, Y),
+                                       {"seeds": "n"}),
     }
 
 
@@ -379,6 +386,7 @@ BAD_FIT_CASES = [
     "too_few_for_2_breaks", "unknown_model", "malformed_toml", "breaks_conflict", "chains_zero",
     "warmup_negative", "samples_zero", "chains_fraction", "target_accept_high",
     "target_accept_zero", "tree_depth_zero", "seed_negative", "bad_space", "y_missing",
+    "x_huge", "seeds_column_without_table",
 ]
 
 

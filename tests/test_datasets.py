@@ -106,7 +106,24 @@ def test_noiseless_fit_upto():
         datasets.load("four_digit_addition_noiseless", fit_upto=-1)
 
 
+def test_addition_curves_know_their_axes():
+    """The axis names of the README in this package's datasets folder, kept by fit_upto."""
+    for name in ("four_digit_addition", "four_digit_addition_noiseless"):
+        for c in (datasets.load(name), datasets.load(name, fit_upto=700)):
+            assert (c.x_label, c.y_label) == ("training set size", "test cross-entropy"), name
+
+
 # ---------------------------------------------------------------------------- revisiting
+def test_revisiting_curves_know_their_axes(revisiting):
+    want = {"IC": "few-shot error rate", "NMT": "log-perplexity", "LM": "validation log-loss",
+            "BB": "BIG-bench metric"}
+    for key, curve in revisiting.items():
+        assert curve.x_label == "examples seen", key
+        assert curve.y_label == want[revisiting.info(key).domain], key
+    one = datasets.load("revisiting/LM/val_loss/1.68e+07")
+    assert (one.x_label, one.y_label) == ("examples seen", "validation log-loss")
+
+
 def test_revisiting_counts(revisiting):
     assert isinstance(revisiting, datasets.CurveCollection)
     assert len(revisiting) == 92

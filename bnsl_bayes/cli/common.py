@@ -368,10 +368,8 @@ def _slug(name: str) -> str:
 
 def _load_curves(args: argparse.Namespace) -> dict[str, Curve]:
     """The curves of a fit-many call: a bundled collection, or a long CSV split by --group."""
-    import pandas as pd
-
     from .. import datasets
-    from ..data import Curve, DataError, read_table
+    from ..data import Curve, read_table
 
     source: str = args.data
     if source.startswith(DATASET_PREFIX):
@@ -397,20 +395,9 @@ def _load_curves(args: argparse.Namespace) -> dict[str, Curve]:
     columns["x"] = columns["x"] or "x"
     columns["y"] = columns["y"] or "y"
     table = read_table(sys.stdin if source == "-" else source)
-    missing = [g for g in groups if g not in table.columns]
-    if missing:
-        cols = ", ".join(map(str, table.columns))
-        raise DataError(f"--group column(s) {missing} not in the table; its columns: {cols}")
-    curves: dict[str, Curve] = {}
-    for key, part in table.groupby(groups, sort=False, dropna=False):
-        label = "/".join(str(k) for k in (key if isinstance(key, tuple) else (key,)))
-        try:
-            curve = Curve.from_dataframe(pd.DataFrame(part), name=label, **columns)
-        except DataError as err:
-            raise DataError(f"curve {label!r}: {err}") from None
-        if args.fit_upto is not None:
-            curve = curve.fit_upto(args.fit_upto)
-        curves[label] = curve
+    curves = Curve.group(table, groups, **columns)
+    if args.fit_upto is not None:
+        curves = {k: c.fit_upto(args.fit_upto) for k, c in curves.items()}
     return curves
 
 

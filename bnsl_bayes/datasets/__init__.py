@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from importlib.resources import files
 from typing import Any, NamedTuple
 
@@ -56,6 +57,17 @@ _NOISELESS_FIT_UPTO = 405.0
 _REVISITING = "revisiting"
 _REVISITING_FILES = ("revisiting_vision.csv", "revisiting_lang.csv")
 _REVISITING_COLUMNS = ("Domain", "Task", "Model", "Seen Examples", "Loss", "Training")
+
+#: Axis labels of the curves (README.md in this folder: what x and y measure).
+_ADDITION_X_LABEL = "training set size"
+_ADDITION_Y_LABEL = "test cross-entropy"
+_REVISITING_X_LABEL = "examples seen"
+_REVISITING_Y_LABELS = {
+    "IC": "few-shot error rate",
+    "NMT": "log-perplexity",
+    "LM": "validation log-loss",
+    "BB": "BIG-bench metric",
+}
 
 _DESCRIPTIONS: dict[str, str] = {
     "four_digit_addition": (
@@ -280,10 +292,11 @@ def _read_csv(filename: str, **kwargs: Any) -> pd.DataFrame:
 
 def _load_four_digit_addition() -> Curve:
     df = _read_csv("four_digit_addition.csv")
-    return Curve.from_dataframe(
+    curve = Curve.from_dataframe(
         df, x="training_set_size", y="test_cross_entropy", split="split",
         name="four_digit_addition",
     )
+    return replace(curve, x_label=_ADDITION_X_LABEL, y_label=_ADDITION_Y_LABEL)
 
 
 def _four_digit_addition_noiseless(fit_upto: float) -> Curve:
@@ -302,7 +315,8 @@ def _four_digit_addition_noiseless(fit_upto: float) -> Curve:
                  d=np.asarray(t["d"], dtype=np.float64), f=np.asarray(t["f"], dtype=np.float64)),
             dtype=np.float64,
         )
-    return Curve.from_arrays(x, y, held_out=x > fit_upto, name="four_digit_addition_noiseless")
+    return Curve.from_arrays(x, y, held_out=x > fit_upto, name="four_digit_addition_noiseless",
+                             x_label=_ADDITION_X_LABEL, y_label=_ADDITION_Y_LABEL)
 
 
 def _revisiting_frame() -> pd.DataFrame:
@@ -322,7 +336,10 @@ def _revisiting_frame() -> pd.DataFrame:
 
 
 def _revisiting_curve(key: str, rows: pd.DataFrame) -> Curve:
-    return Curve.from_dataframe(rows, x="Seen Examples", y="Loss", split="Training", name=key)
+    curve = Curve.from_dataframe(rows, x="Seen Examples", y="Loss", split="Training", name=key)
+    domain = key.split("/", 1)[0]
+    return replace(curve, x_label=_REVISITING_X_LABEL,
+                   y_label=_REVISITING_Y_LABELS.get(domain, "loss"))
 
 
 def _group_key(domain: str, task: str, model: str) -> str:
