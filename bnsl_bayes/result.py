@@ -15,7 +15,7 @@ import xarray as xr
 from numpy.typing import ArrayLike
 
 from . import checks
-from .bands import band_table, curve_draws, predictive_draws
+from .bands import band_table, curve_draws, predictive_draws, predictive_log_density
 from .checks import MisfitWarning, SamplingWarning
 from .data import Curve, DataError
 from .drift import Drift, apply_drift
@@ -62,7 +62,9 @@ class Fit:
     curve : Curve
         The data, fit and held-out points.
     seed : int
-        Seed of the run; also seeds the noise draws of the predictive bands.
+        Seed of the run; also seeds the drift's slope errors and the noise of the predictive
+        draws that ``predict(..., store=True)`` keeps (the bands themselves are exact quantiles
+        of the predictive mixture, drawn from nothing).
     """
 
     data: xr.DataTree
@@ -244,20 +246,73 @@ class Fit:
         Returns
         -------
         pandas.DataFrame
-            Columns ``x, median, mean_lo, mean_hi, pred_lo, pred_hi``, one row per x.
+            Columns ``x, median, mean_lo, mean_hi, pred_lo, pred_hi``, one row per x. The median
+            and the credible band are quantiles of the mean curve's draws; the predictive band is
+            the exact central interval of the posterior predictive, the equal-weight mixture over
+            draws of the Normal noise of ``seeds`` runs about each draw's mean curve (of log y in
+            the log space; :func:`bnsl_bayes.bands.predictive_quantiles`), widened where needed
+            to hold the credible band. A row depends only on its own x and seeds, never on the
+            other rows.
         """
         prob = _as_prob(prob)
         xs, ks = _check_new_x(x, seeds)
-        d = self.draws()
-        mu = curve_draws(d, xs, self.spec.form)
+        mu = self._mean_draws(xs, drift)
+        sigma = self.draws()["sigma"]
+        if store:
+            rng = np.random.default_rng([self.seed, 1])
+            self._store_predictions(xs, ks, mu, predictive_draws(mu, sigma, self.space, ks, rng))
+        return band_table(xs, mu, sigma, self.space, ks, prob)
+
+    def log_predictive_density(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        *,
+        seeds: ArrayLike | int = 1,
+        drift: Drift | None = None,
+    ) -> np.ndarray:
+        """Log density of observed y at x under the posterior predictive, one value per point.
+
+        The predictive is the one :meth:`predict` takes its bands from: the equal-weight mixture
+        over posterior draws of the Normal noise of ``seeds`` runs about each draw's mean curve
+        (moved by ``drift`` past the data, if given). The density is that of y itself, not of
+        log y: in the log noise space it includes the Jacobian ``-log y``. The mean over points
+        is the log score of a forecast (higher is better).
+
+        Parameters
+        ----------
+        x : array_like
+            Points (> 0, finite).
+        y : array_like
+            Observed values, one per x (finite; > 0 in the log noise space).
+        seeds : int or array_like
+            Number of runs each observation averages over (default 1); scalar or one per x.
+        drift : Drift, optional
+            The law's drift past the data, as in :meth:`predict`.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``log p(y_j | data)``, shape ``(len(x),)``, float64.
+
+        Raises
+        ------
+        DataError
+            A bad x or seeds (as in :meth:`predict`), y of another length than x, y not finite,
+            or y <= 0 in the log noise space.
+        """
+        xs, ks = _check_new_x(x, seeds)
+        ys = _check_new_y(y, xs, self.space)
+        mu = self._mean_draws(xs, drift)
+        return predictive_log_density(mu, self.draws()["sigma"], self.space, ks, ys)
+
+    def _mean_draws(self, xs: np.ndarray, drift: Drift | None) -> np.ndarray:
+        """The mean curve per draw at ``xs``, moved past the data by ``drift`` if given."""
+        mu = curve_draws(self.draws(), xs, self.spec.form)
         if drift is not None:
             mu = apply_drift(mu, xs, float(self.curve.x[self.curve.fit_mask].max()), drift,
                              self.space, self.seed)
-        rng = np.random.default_rng([self.seed, 1])
-        y_new = predictive_draws(mu, d["sigma"], self.space, ks, rng)
-        if store:
-            self._store_predictions(xs, ks, mu, y_new)
-        return band_table(xs, mu, y_new, prob)
+        return mu
 
     def _store_predictions(self, xs: np.ndarray, ks: np.ndarray, mu: np.ndarray,
                            y_new: np.ndarray) -> None:
@@ -352,3 +407,23 @@ def _check_new_x(x: ArrayLike, seeds: ArrayLike | int | None) -> tuple[np.ndarra
             i = int(np.flatnonzero(bad)[0])
             raise DataError(f"seeds = {ks[i]}: expected a whole number of runs >= 1")
     return xs, ks
+
+
+def _check_new_y(y: ArrayLike, xs: np.ndarray, space: str) -> np.ndarray:
+    try:
+        ys = np.atleast_1d(np.asarray(y, dtype=float))
+    except (TypeError, ValueError):
+        raise DataError(f"y = {y!r}: expected numbers, one observed value per x") from None
+    if ys.shape != xs.shape:
+        raise DataError(f"y has shape {ys.shape}, x has shape {xs.shape}: give one observed y "
+                        f"per x")
+    bad = ~np.isfinite(ys)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"y[{i}] = {ys[i]}: observed values must be finite")
+    if space == "log" and (ys <= 0).any():
+        i = int(np.flatnonzero(ys <= 0)[0])
+        raise DataError(f"y[{i}] = {ys[i]}: the fit's noise is in the log space, where y must "
+                        f"be > 0; a y <= 0 has density 0 there (fit with space='linear' to "
+                        f"score such values)")
+    return ys

@@ -277,3 +277,116 @@ def test_predict_and_plot_leave_the_fit_as_it_was(addition_fit, tmp_path):
         warnings.simplefilter("ignore", UserWarning)
         after = addition_fit.save(tmp_path / "after.nc").stat().st_size
     assert after == before
+
+
+# ---------------------------------------------------------------- exact predictive bands
+#: A drift like the one calibrate_drift measures on 4-digit addition (a law that strays past
+#: the data), built directly so these tests need no leave-future-out refit.
+ADDITION_DRIFT = bb.Drift(delta_hat=-0.5, v=1e-4, x_cut=480.0, scored=7, space="log")
+
+
+def _log_y_density(fit: bb.Fit, x: float, log_y: np.ndarray, **kw) -> np.ndarray:
+    """Density of log y (the density of y times y) at one x over a grid of log y."""
+    y = np.exp(log_y)
+    return np.exp(fit.log_predictive_density(np.full(len(y), x), y, **kw)) * y
+
+
+@pytest.mark.parametrize("drift", [None, ADDITION_DRIFT])
+def test_predictive_band_holds_the_mean_band(addition_fit, drift):
+    """Seen before the bands were exact: at x = 864 pred_lo 0.61139 > mean_lo 0.61098."""
+    xs = np.sort(np.append(np.geomspace(10.0, 1e5, 300), [864.0, 928.0]))
+    for seeds in (1, 10):
+        t = addition_fit.predict(xs, seeds=seeds, drift=drift)
+        assert (t["pred_lo"] <= t["mean_lo"]).all(), t[t["pred_lo"] > t["mean_lo"]]
+        assert (t["mean_hi"] <= t["pred_hi"]).all(), t[t["mean_hi"] > t["pred_hi"]]
+
+
+@pytest.mark.parametrize("drift", [None, ADDITION_DRIFT])
+def test_one_x_has_one_answer(addition_fit, drift):
+    """The band at an x does not depend on the other x of the call (it did, through the one
+    noise draw per posterior draw and x)."""
+    alone = addition_fit.predict([864.0], drift=drift)
+    xs = np.concatenate([np.geomspace(100.0, 5000.0, 37), [864.0], [20.0, 3.0]])
+    among = addition_fit.predict(xs, drift=drift)
+    row = among[among["x"] == 864.0]
+    for col in ("median", "mean_lo", "mean_hi", "pred_lo", "pred_hi"):
+        np.testing.assert_allclose(row[col].to_numpy(), alone[col].to_numpy(), rtol=1e-12,
+                                   err_msg=col)
+
+
+@pytest.mark.parametrize("drift", [None, ADDITION_DRIFT])
+def test_cli_held_out_table_agrees_with_predict(addition_fit, drift):
+    from bnsl_bayes.cli.common import _default_predict_x, _held_out_table
+
+    curve = addition_fit.curve
+    held = _held_out_table(addition_fit, 0.9, drift)
+    preds = addition_fit.predict(_default_predict_x(curve), prob=0.9, drift=drift)
+    assert len(held) == int(curve.held_out.sum())
+    for _, row in held.iterrows():
+        one = addition_fit.predict([row["x"]], seeds=int(row["seeds"]), prob=0.9, drift=drift)
+        same = preds[preds["x"] == row["x"]]
+        assert len(same) == 1  # the default prediction points include every held-out x
+        for col in ("median", "pred_lo", "pred_hi"):
+            np.testing.assert_allclose(row[col], one[col].iloc[0], rtol=1e-12, err_msg=col)
+            # the held-out points of this curve are single runs, as the prediction table's
+            np.testing.assert_allclose(row[col], same[col].iloc[0], rtol=1e-12, err_msg=col)
+
+
+@pytest.mark.parametrize("drift", [None, ADDITION_DRIFT])
+def test_log_predictive_density_matches_the_draws(addition_fit, drift):
+    from bnsl_bayes.bands import curve_draws
+    from bnsl_bayes.drift import apply_drift
+
+    curve = addition_fit.curve
+    x = np.append(curve.x[curve.held_out], [300.0, 2000.0])
+    y = np.append(curve.y[curve.held_out], [2.1, 0.4])
+    got = addition_fit.log_predictive_density(x, y, seeds=[1, 1, 1, 2, 3], drift=drift)
+    d = addition_fit.draws()
+    mu = curve_draws(d, x)
+    if drift is not None:
+        mu = apply_drift(mu, x, float(curve.x[curve.fit_mask].max()), drift, "log",
+                         addition_fit.seed)
+    sd = d["sigma"][:, None] / np.sqrt([1, 1, 1, 2, 3])[None, :]
+    z = (np.log(y)[None, :] - np.log(mu)) / sd
+    dens = np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sd * y[None, :])
+    np.testing.assert_allclose(got, np.log(dens.mean(axis=0)), rtol=1e-10)
+    # the held-out points lie inside their bands, where the density is far above its tails
+    assert np.all(np.isfinite(got)) and np.all(got[:3] > 0)
+
+
+@pytest.mark.parametrize("x", [300.0, 928.0])
+def test_log_predictive_density_is_the_density_of_the_bands(addition_fit, x):
+    """It integrates to 1 over y, and to the band's tail levels below pred_lo and pred_hi."""
+    from scipy import integrate
+
+    t = addition_fit.predict([x], prob=0.9)
+    wide = addition_fit.predict([x], prob=1 - 1e-9)
+    grid = np.linspace(np.log(wide["pred_lo"].iloc[0]), np.log(wide["pred_hi"].iloc[0]), 40_001)
+    # in chunks: a chunk costs (draws x points) floats
+    dens = np.concatenate([_log_y_density(addition_fit, x, part)
+                           for part in np.array_split(grid, 20)])
+    assert abs(integrate.trapezoid(dens, grid) - 1.0) < 1e-5
+    if x == 300.0:
+        # there the noise is not negligible next to the spread of the mean, so the predictive
+        # band is the mixture's own (at 928 it may be the mean's band)
+        cdf = integrate.cumulative_trapezoid(dens, grid, initial=0.0)
+        at = np.interp(np.log([t["pred_lo"].iloc[0], t["pred_hi"].iloc[0]]), grid, cdf)
+        np.testing.assert_allclose(at, [0.05, 0.95], atol=1e-4)
+
+
+def test_log_predictive_density_rejects_bad_input(addition_fit):
+    f = addition_fit
+    with pytest.raises(bb.DataError, match=r"y has shape \(2,\), x has shape \(3,\)"):
+        f.log_predictive_density([800, 900, 1000], [0.5, 0.4])
+    with pytest.raises(bb.DataError, match=r"y\[1\] = nan: observed values must be finite"):
+        f.log_predictive_density([800, 900], [0.5, np.nan])
+    with pytest.raises(bb.DataError, match=r"y\[0\] = -0.1: .*log space, where y must be > 0"):
+        f.log_predictive_density([800, 900], [-0.1, 0.4])
+    with pytest.raises(bb.DataError, match=r"y = 'a': expected numbers"):
+        f.log_predictive_density([800], "a")
+    with pytest.raises(bb.DataError, match=r"x\[0\] = 0.0: prediction points must be finite"):
+        f.log_predictive_density([0.0], [0.5])
+    with pytest.raises(bb.DataError, match=r"seeds = 0.5: expected a whole number of runs"):
+        f.log_predictive_density([800], [0.5], seeds=0.5)
+    # a scalar x and y are one point
+    assert f.log_predictive_density(900.0, 0.5).shape == (1,)
