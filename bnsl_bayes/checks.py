@@ -90,20 +90,25 @@ def tree_depth_saturation(data: xr.DataTree) -> float:
     return float(np.mean(depth >= int(sampler["max_tree_depth"])))
 
 
-def _weak_break_advice(saturation: float, breaks: int) -> str:
-    """The sentence added to the r_hat and ESS warnings when the trees saturate, else ''."""
+def _weak_break_advice(saturation: float, breaks: int, auto: bool = False) -> str:
+    """The sentence added to the r_hat and ESS warnings when the trees saturate, else ''.
+
+    A fit chosen by ``breaks='auto'`` is not sent back to ``breaks='auto'``: it is told to fit
+    fewer breaks itself."""
     if not saturation > TREE_DEPTH_SATURATION:
         return ""
+    fix = (f"fit breaks={breaks - 1} and compare it with this fit (bnsl-bayes compare shows "
+           f"every form's diagnostics)" if auto else
+           f"compare fewer breaks, fit(..., breaks='auto') (PSIS-LOO; CLI: --breaks auto), or "
+           f"fit breaks={breaks - 1}")
     return (
         f" The sampler's trees reached the maximal depth in {saturation:.0%} of the iterations: "
-        f"the data pin a break only weakly. Fix: compare fewer breaks, "
-        f"fit(..., breaks='auto') (PSIS-LOO; CLI: --breaks auto), or fit "
-        f"breaks={breaks - 1}."
+        f"the data pin a break only weakly. Fix: {fix}."
     )
 
 
-def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: int
-                      ) -> list[str]:
+def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: int,
+                      auto: bool = False) -> list[str]:
     """The messages on divergences, r_hat and ESS.
 
     Parameters
@@ -115,10 +120,13 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
         where the weak-break advice does not apply.
     breaks : int
         Number of breaks of the fitted form.
+    auto : bool
+        The form was chosen by ``breaks='auto'`` (the DataTree has ``breaks_selection``): the
+        advice does not name ``breaks='auto'`` again.
     """
     messages = []
     rhat_bad, ess_bad = not diag["max_r_hat"] <= R_HAT_MAX, not diag["min_ess_bulk"] >= ESS_MIN
-    weak = _weak_break_advice(saturation, breaks) if rhat_bad or ess_bad else ""
+    weak = _weak_break_advice(saturation, breaks, auto) if rhat_bad or ess_bad else ""
     if diag["divergences"] > 0:
         messages.append(
             f"{diag['divergences']} divergent transitions after warmup: the sampler missed part "
@@ -177,13 +185,23 @@ def residual_autocorrelation(resid: ArrayLike, x: ArrayLike, seeds: ArrayLike
             "misfit": bool(n >= MISFIT_MIN_POINTS and lag1 > threshold)}
 
 
-def misfit_message(ac: dict[str, float | int | bool], form: str, breaks: int) -> str | None:
+def misfit_message(ac: dict[str, float | int | bool], form: str, breaks: int,
+                   auto: bool = False) -> str | None:
     """The warning when the residuals are correlated along x (``ac`` from
-    :func:`residual_autocorrelation`), else None."""
+    :func:`residual_autocorrelation`), else None. ``auto``: the form was chosen by
+    ``breaks='auto'``, so the advice does not name it again."""
     if not ac["misfit"]:
         return None
-    more = (f"fit breaks={breaks + 1} or breaks='auto' and compare (bnsl-bayes compare)"
-            if form == "bnsl" else "fit a BNSL (bnsl-bayes compare)")
+    if form != "bnsl":
+        more = "fit a BNSL (bnsl-bayes compare)"
+    elif auto:
+        # breaks='auto' leaves out the forms whose diagnostics fail: a longer run may let the
+        # form with one more break in
+        more = (f"fit breaks={breaks + 1} with a longer run (warmup=2000, samples=2000) and "
+                f"compare (bnsl-bayes compare; this fit's breaks_selection says why the forms "
+                f"with more breaks were not chosen)")
+    else:
+        more = f"fit breaks={breaks + 1} or breaks='auto' and compare (bnsl-bayes compare)"
     return (
         f"the residuals of the fitted curve are correlated along x (lag-1 autocorrelation "
         f"{ac['lag1']:.2f} over {ac['n']} points; independent noise stays below "

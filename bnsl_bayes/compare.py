@@ -5,13 +5,16 @@ PSIS-LOO with ArviZ.
 >>> curve = bb.datasets.load("four_digit_addition")
 >>> result = bb.compare(curve, breaks=[0, 1, 2])     # doctest: +SKIP
 >>> result.table                                     # rank, elpd_loo, se, d_loo, weight, ...
->>> result.best, result.fits["bnsl-1"]               # the top model's name, any Fit
+>>> result.best, result.fits["bnsl-1"]               # the best model's name, any Fit
 
 Each form is fitted by :func:`~bnsl_bayes.fitting.fit` with the same seed and budget, its
 expected log pointwise predictive density is estimated by Pareto-smoothed importance sampling
 leave-one-out (``arviz.loo`` on the fit's ``log_likelihood`` group, the fit points only), and the
-forms are ranked and weighted by ``arviz.compare`` (stacking weights by default).
-``fit(..., breaks="auto")`` fits 0 to 3 breaks the same way and returns one fit
+forms are ranked and weighted by ``arviz.compare`` (stacking weights by default). A form whose
+sampling failed its diagnostics cannot win, and one whose PSIS-LOO is unreliable (Pareto k >
+0.7) ranks below every converged form whose PSIS-LOO is reliable: they are listed below with
+weight 0, and the table says why (columns ``eligible``, ``problem``; the rule is in
+:mod:`.loo`). ``fit(..., breaks="auto")`` fits 0 to 3 breaks the same way and returns one fit
 (:func:`~bnsl_bayes.fitting.fit_auto`). The LOO machinery is in :mod:`.loo`.
 """
 
@@ -110,15 +113,21 @@ def compare(
     k_threshold : float
         Pareto k above which a fit point's LOO estimate counts as unreliable (default 0.7).
     check : bool
-        Warn on sampling problems of each fit (:class:`~bnsl_bayes.result.SamplingWarning`)
-        and on Pareto k > ``k_threshold`` (:class:`LOOWarning`).
+        Warn on sampling problems of each fit (:class:`~bnsl_bayes.result.SamplingWarning`),
+        on Pareto k > ``k_threshold`` and on the models left out of the ranking
+        (:class:`LOOWarning`).
 
     Returns
     -------
     Comparison
-        ``.table`` (pandas DataFrame, best first: rank, elpd_loo, se, d_loo, dse, weight,
-        p_loo, n_bad_k, max_k, ...), ``.fits`` (name to Fit), ``.best``, ``.best_fit``,
-        ``.loo``.
+        ``.table`` (pandas DataFrame, eligible models first, the best on top: rank, elpd_loo,
+        se, d_loo, dse, weight, p_loo, n_bad_k, max_k, ..., eligible, problem), ``.fits``
+        (name to Fit), ``.best``, ``.best_fit``, ``.loo``. The eligible models are the
+        converged ones (no divergences, r_hat <= 1.01, bulk ESS >= 400) with no fit point at
+        Pareto k > ``k_threshold``, or, when no converged model is free of such points, the
+        converged ones; only they share the weights. When no model converged, ``.best`` is
+        None, every weight is 0 and ``.best_fit`` raises
+        :class:`~bnsl_bayes.loo.SelectionError`; the fix is a longer run or fewer breaks.
 
     Raises
     ------

@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from .data import Curve, DataError, NoiseSpace
 from .fileformat import build_datatree, json_attr
 from .forms import get_form
-from .loo import Comparison, LOOWarning, loo_table
+from .loo import Comparison, LOOWarning, SelectionError, auto_choice, loo_table
 from .result import Fit
 from .sampling.nuts import SamplerConfig, run_nuts, run_nuts_batch
 from .sampling.progress import Bar
@@ -451,11 +451,18 @@ def fit_auto(
     check: bool = True,
     **options: Any,
 ) -> Fit:
-    """``fit(..., breaks="auto")``: fit 0 to 3 breaks and keep the form with the best elpd_loo.
+    """``fit(..., breaks="auto")``: fit 0 to 3 breaks and keep the form with the best elpd_loo
+    among those that can be trusted.
 
     Forms with more parameters than the curve has fit points are skipped. The chosen fit is
-    the argmax of elpd_loo (``Comparison.best``); its DataTree records the comparison in the
-    attribute ``breaks_selection`` (JSON: the table, one record per form).
+    ``Comparison.best`` (:mod:`bnsl_bayes.loo`): the highest elpd_loo among the fits whose
+    sampling passed its diagnostics (no divergences, r_hat <= 1.01, bulk ESS >= 400) and whose
+    PSIS-LOO is reliable (no Pareto k > 0.7), or, when no converged fit has a reliable
+    PSIS-LOO, among the converged fits. A fit left out with a higher elpd_loo than the chosen
+    one is named in a :class:`LOOWarning`. When every fit failed its sampling diagnostics,
+    :class:`~bnsl_bayes.loo.SelectionError` is raised (the fix: a longer run). The chosen
+    fit's DataTree records the comparison in the attribute ``breaks_selection`` (JSON: the
+    table, one record per form, with ``eligible`` and ``problem``).
 
     Parameters
     ----------
@@ -466,7 +473,8 @@ def fit_auto(
     candidates : sequence of int
         Numbers of breaks to choose from (default 0, 1, 2, 3).
     check : bool
-        Warn on sampling problems of the chosen fit and on its Pareto k (:class:`LOOWarning`).
+        Warn on sampling problems of the chosen fit, on its Pareto k and on the forms left out
+        with a higher elpd_loo (:class:`LOOWarning`).
     **options
         ``space``, ``seed``, ``chains``, ``warmup``, ``samples``, ``target_accept``,
         ``max_tree_depth``, ``dense_mass``, ``progress``, as in ``fit``.
@@ -481,6 +489,9 @@ def fit_auto(
     ValueError
         ``model`` given with ``breaks="auto"``, unknown options, or no candidate the curve can
         be fitted with (before any sampling).
+    SelectionError
+        (a ValueError) Every candidate failed its sampling diagnostics; its ``comparison``
+        holds the fits.
     """
     if model is not None:
         raise SpecError("breaks='auto' chooses among the bundled models bnsl-0 .. bnsl-3; "
@@ -509,11 +520,16 @@ def fit_auto(
     table, loos, messages = loo_table(fits)
     result = Comparison(table=table, fits=fits, loo=loos, curve_name=curve.name,
                         messages=messages)
-    best = result.best_fit
+    chosen, why = auto_choice(table, curve.name)
+    if chosen is None:
+        raise SelectionError(why, result)
+    best = fits[chosen]
     best.data.attrs["breaks_selection"] = json.dumps(result.to_dict()["models"])
     if check:
         best.check(stacklevel=3)
         for msg in result.messages:
-            if f"model {result.best}:" in msg:
+            if f"model {chosen}:" in msg:
                 warnings.warn(msg, LOOWarning, stacklevel=3)
+        if why:
+            warnings.warn(why, LOOWarning, stacklevel=3)
     return best

@@ -4,9 +4,23 @@ Each fit's expected log pointwise predictive density is estimated by Pareto-smoo
 sampling leave-one-out (``arviz.loo`` on the fit's ``log_likelihood`` group, the fit points only),
 and the fits are ranked and weighted by ``arviz.compare`` (stacking weights by default).
 
-PSIS-LOO is an approximation: where a fit point has a Pareto shape k above ``k_threshold`` (0.7)
-its leave-one-out density is unreliable, and :class:`LOOWarning` says so, naming the curve and
-the model. Held-out points of a curve are never used here.
+Only a fit that can be trusted can win. The fits fall in three groups, ranked in this order
+and each by elpd_loo:
+
+0. sampling passed its diagnostics (no divergences, r_hat <= 1.01, bulk ESS >= 400:
+   :func:`~bnsl_bayes.checks.passes`) and PSIS-LOO is reliable (no fit point with Pareto shape
+   k above ``k_threshold``, 0.7);
+1. sampling passed, PSIS-LOO unreliable (its elpd_loo may be off, usually too high, which
+   favours the most flexible form);
+2. sampling failed (its elpd_loo is computed from draws that do not represent its posterior).
+
+The *eligible* fits are those of the first group that is not empty among 0 and 1: they share
+the weights and the best model is the top one. So a fit whose sampling failed never wins, and a
+fit whose PSIS-LOO is unreliable never ranks above one whose PSIS-LOO is reliable; only when no
+converged fit has a reliable PSIS-LOO (a few influential points are common on short curves)
+are the converged ones ranked by their elpd_loo all the same, with a warning. When no fit's
+sampling passed, no model is best. The column ``problem`` says what is wrong with each fit.
+Held-out points of a curve are never used here.
 """
 
 from __future__ import annotations
@@ -20,22 +34,47 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from .checks import ESS_MIN, R_HAT_MAX, passes
 from .result import Fit, SamplingWarning
 
-__all__ = ["COLUMNS", "K_THRESHOLD", "Comparison", "LOOWarning", "loo_table"]
+__all__ = ["COLUMNS", "K_THRESHOLD", "Comparison", "LOOWarning", "SelectionError", "auto_choice",
+           "loo_table"]
 
 #: Pareto k above which a point's PSIS-LOO estimate is unreliable (Vehtari et al. 2017/2024).
 K_THRESHOLD = 0.7
 #: Columns of the comparison table, in order.
 COLUMNS = ("rank", "elpd_loo", "se", "d_loo", "dse", "weight", "p_loo", "n_bad_k", "max_k",
-           "breaks", "n_points", "divergences", "max_r_hat")
+           "breaks", "n_points", "divergences", "max_r_hat", "min_ess_bulk", "eligible",
+           "problem")
+_INT_COLUMNS = ("rank", "n_bad_k", "breaks", "n_points", "divergences")
+#: What to do when no fit may win: the fixes of failed sampling and of unreliable PSIS-LOO.
+_NONE_FIX = ("Fix: run longer (warmup=2000, samples=2000; CLI --warmup 2000 --samples 2000), "
+             "which also lowers Pareto k that is only a little above the threshold; or compare "
+             "fewer breaks (the forms with more breaks than the data pin fail first)")
 
 
 class LOOWarning(SamplingWarning):
-    """PSIS-LOO of a fit is unreliable (Pareto k > 0.7 at some fit points).
+    """PSIS-LOO of a fit is unreliable (Pareto k > 0.7 at some fit points), or a fit was left
+    out of a comparison because its diagnostics failed.
 
     A :class:`~bnsl_bayes.result.SamplingWarning`: filters and handlers of sampling problems
     see it too."""
+
+
+class SelectionError(ValueError):
+    """No fit of a comparison may be chosen: every one failed its sampling diagnostics
+    (raised by :attr:`Comparison.best_fit` and ``fit(..., breaks="auto")``).
+
+    Attributes
+    ----------
+    comparison : Comparison
+        The comparison (every fit, its LOO and the table with each fit's ``problem``), so that
+        the sampling already done is not lost.
+    """
+
+    def __init__(self, message: str, comparison: Comparison) -> None:
+        super().__init__(message)
+        self.comparison = comparison
 
 
 @dataclass(eq=False)
@@ -45,12 +84,16 @@ class Comparison:
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per model (index: model name), best first. Columns: ``rank`` (0 = best, by
-        elpd_loo), ``elpd_loo`` and its standard error ``se``, ``d_loo`` (elpd_loo minus the
-        best's, <= 0) and its standard error ``dse``, ``weight`` (stacking weights by default;
-        they sum to 1), ``p_loo`` (effective number of parameters), ``n_bad_k`` (fit points with
-        Pareto k > ``k_threshold``), ``max_k``, ``breaks``, ``n_points`` (fit points),
-        ``divergences`` and ``max_r_hat`` of the fit.
+        One row per model (index: model name), eligible models first (the order is in the
+        module's description). Columns: ``rank`` (0 = best), ``elpd_loo`` and its standard
+        error ``se``, ``d_loo`` (elpd_loo minus that of the top row) and its standard error
+        ``dse``, ``weight`` (stacking weights by default, shared by the eligible models: they
+        sum to 1 over them, 0 elsewhere), ``p_loo`` (effective number of parameters),
+        ``n_bad_k`` (fit points with Pareto k > ``k_threshold``), ``max_k``, ``breaks``,
+        ``n_points`` (fit points), ``divergences``, ``max_r_hat`` and ``min_ess_bulk`` of the
+        fit, ``eligible`` (weighted, may be best) and ``problem`` (failed diagnostics and
+        unreliable PSIS-LOO; empty when there is none). An ineligible model may have
+        ``d_loo`` > 0: its elpd_loo is not to be trusted.
     fits : dict of str to Fit
         Every fit, by model name (same keys as the table's index).
     loo : dict of str to arviz ELPDData
@@ -58,7 +101,8 @@ class Comparison:
     curve_name : str
         Name of the curve (may be empty).
     messages : list of str
-        The Pareto-k problems found (also raised as :class:`LOOWarning` when ``check=True``).
+        The Pareto-k problems and the models left out of the ranking (also raised as
+        :class:`LOOWarning` when ``check=True``).
     time_s : float
         Wall time of all fits and the comparison.
     """
@@ -71,37 +115,58 @@ class Comparison:
     time_s: float = 0.0
 
     @property
-    def best(self) -> str:
-        """Name of the top-ranked model (highest elpd_loo)."""
-        return str(self.table.index[0])
+    def best(self) -> str | None:
+        """Name of the top-ranked eligible model (highest elpd_loo), or None when no model's
+        sampling passed its diagnostics."""
+        top = self.table.index[0]
+        return str(top) if bool(self.table.loc[top, "eligible"]) else None
 
     @property
     def best_fit(self) -> Fit:
-        """The fit of the top-ranked model."""
+        """The fit of the best model.
+
+        Raises
+        ------
+        SelectionError
+            When no model is eligible (:attr:`best` is None); the message says why and the fix.
+        """
+        if self.best is None:
+            raise SelectionError(_none_message(self.curve_name, self.table), self)
         return self.fits[self.best]
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary: curve, best model, one record per model, messages, time."""
-        rows = []
-        for name, row in self.table.iterrows():
-            rec: dict[str, Any] = {"model": str(name)}
-            for col in COLUMNS:
-                v = row[col]
-                if col in ("rank", "n_bad_k", "breaks", "n_points", "divergences"):
-                    rec[col] = int(v)
-                else:
-                    v = float(v)
-                    rec[col] = v if math.isfinite(v) else None
-            rows.append(rec)
-        return {"curve": self.curve_name, "best": self.best, "models": rows,
+        """A JSON-ready summary: curve, best model (None when none is eligible), one record per
+        model, messages, time."""
+        return {"curve": self.curve_name, "best": self.best, "models": _records(self.table),
                 "k_threshold": float(self.table.attrs.get("k_threshold", K_THRESHOLD)),
                 "method": str(self.table.attrs.get("method", "stacking")),
                 "messages": list(self.messages), "time_s": float(self.time_s)}
 
     def __repr__(self) -> str:
-        shown = self.table[["rank", "elpd_loo", "se", "d_loo", "weight", "p_loo", "n_bad_k"]]
+        shown = self.table[["rank", "elpd_loo", "se", "d_loo", "weight", "p_loo", "n_bad_k",
+                            "eligible"]]
         return (f"<Comparison of {len(self.table)} model(s) on {self.curve_name or 'curve'}; "
                 f"best {self.best}>\n{shown.to_string(float_format=lambda v: f'{v:.4g}')}")
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The table as JSON-ready records, one per model, in order."""
+    rows = []
+    for name, row in table.iterrows():
+        rec: dict[str, Any] = {"model": str(name)}
+        for col in COLUMNS:
+            v = row[col]
+            if col in _INT_COLUMNS:
+                rec[col] = int(v)
+            elif col == "eligible":
+                rec[col] = bool(v)
+            elif col == "problem":
+                rec[col] = str(v)
+            else:
+                v = float(v)
+                rec[col] = v if math.isfinite(v) else None
+        rows.append(rec)
+    return rows
 
 
 # ---------------------------------------------------------------------------- LOO
@@ -123,10 +188,36 @@ def _k_message(curve_name: str, model: str, pareto_k: np.ndarray, x: np.ndarray,
         f"{curve_name or 'curve'}: model {model}: {bad.size} of {pareto_k.size} fit point(s) "
         f"have Pareto k > {k_threshold:g} (max {float(np.max(pareto_k)):.2f}; at x = {where}): "
         f"PSIS-LOO of this model is unreliable there and its elpd_loo may be off (usually too "
-        f"high), so read its rank with caution. Fix: draw more samples (samples=4000) if k is "
-        f"only a little above {k_threshold:g}; otherwise these points are influential for this "
-        f"form - refit without them (exact LOO / K-fold) or judge the forms on held-out points."
+        f"high), so it ranks below every converged model whose PSIS-LOO is reliable. "
+        f"Fix: draw more samples (samples=4000) if k is only a little above {k_threshold:g}; "
+        f"otherwise these points are influential for this form - refit without them (exact "
+        f"LOO / K-fold) or judge the forms on held-out points."
     )
+
+
+def _problem(diag: dict[str, float | int], n_bad_k: int, n_points: int,
+             k_threshold: float) -> str:
+    """Why a fit may not win a comparison ('' when it may)."""
+    parts = []
+    if diag["divergences"] > 0:
+        parts.append(f"{int(diag['divergences'])} divergences")
+    if not diag["max_r_hat"] <= R_HAT_MAX:
+        parts.append(f"max r_hat {diag['max_r_hat']:.3f} > {R_HAT_MAX}")
+    if not diag["min_ess_bulk"] >= ESS_MIN:
+        parts.append(f"min bulk ESS {diag['min_ess_bulk']:.0f} < {ESS_MIN}")
+    if n_bad_k:
+        parts.append(f"{n_bad_k} of {n_points} points with Pareto k > {k_threshold:g}")
+    return "; ".join(parts)
+
+
+def _left_out(table: pd.DataFrame) -> str:
+    return "; ".join(f"{k} ({table.loc[k, 'problem']})" for k in table.index
+                     if not table.loc[k, "eligible"])
+
+
+def _none_message(curve_name: str, table: pd.DataFrame) -> str:
+    return (f"{curve_name or 'curve'}: no model passed its sampling diagnostics, so none is "
+            f"ranked best (every weight is 0): {_left_out(table)}. {_NONE_FIX}.")
 
 
 def loo_table(
@@ -136,7 +227,11 @@ def loo_table(
     k_threshold: float = K_THRESHOLD,
     curve_name: str | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
-    """Rank fits of one curve by PSIS-LOO (``arviz.loo`` and ``arviz.compare``).
+    """Rank fits of one curve by PSIS-LOO (``arviz.loo`` and ``arviz.compare``), the eligible
+    fits first.
+
+    Only the eligible fits (see the module's description) are weighted, by ``arviz.compare``
+    among them; the others get weight 0.
 
     Parameters
     ----------
@@ -145,17 +240,20 @@ def loo_table(
     method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA"}
         Weighting method of ``arviz.compare``.
     k_threshold : float
-        Pareto k above which a point counts in ``n_bad_k`` and raises a message.
+        Pareto k above which a point counts in ``n_bad_k`` and raises a message; such a fit
+        ranks below the converged fits without one.
     curve_name : str, optional
         Name for the messages (default: the curve's own name).
 
     Returns
     -------
     table : pandas.DataFrame
-        As :attr:`Comparison.table`, best first.
+        As :attr:`Comparison.table`, the best eligible model first.
     loo : dict of str to arviz ELPDData
     messages : list of str
-        One per model with Pareto k > ``k_threshold`` somewhere.
+        One per model with Pareto k > ``k_threshold`` somewhere, then one naming the models
+        left out of the ranking (or saying that none is eligible), then one when the eligible
+        models' PSIS-LOO is unreliable.
     """
     if not fits:
         raise ValueError("loo_table: no fits given")
@@ -168,46 +266,107 @@ def loo_table(
                          f"same data only")
     name = first.curve.name if curve_name is None else curve_name
     loos = {k: _loo(f) for k, f in fits.items()}
-    if len(fits) > 1:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            cmp = az.compare(loos, method=method, round_to="none")
-        table = pd.DataFrame({
-            "rank": cmp["rank"].astype(int),
-            "elpd_loo": cmp["elpd"].astype(float),
-            "se": cmp["se"].astype(float),
-            "d_loo": cmp["elpd_diff"].astype(float),
-            "dse": cmp["dse"].astype(float),
-            "weight": cmp["weight"].astype(float),
-            "p_loo": cmp["p"].astype(float),
-        }, index=cmp.index)
-    else:
-        (k, lo), = loos.items()
-        table = pd.DataFrame({"rank": [0], "elpd_loo": [float(lo.elpd)], "se": [float(lo.se)],
-                              "d_loo": [0.0], "dse": [0.0], "weight": [1.0],
-                              "p_loo": [float(lo.p)]}, index=[k])
+    rows: dict[str, dict[str, Any]] = {}
     messages = []
-    extra: dict[str, list] = {c: [] for c in COLUMNS[7:]}
-    for k in table.index:
-        f, lo = fits[k], loos[k]
-        pk = np.asarray(lo.pareto_k.values, dtype=float).reshape(-1)
+    for k, f in fits.items():
+        pk = np.asarray(loos[k].pareto_k.values, dtype=float).reshape(-1)
         diag = f.diagnostics()
-        extra["n_bad_k"].append(int(np.sum(pk > k_threshold)))
-        extra["max_k"].append(float(np.max(pk)))
-        extra["breaks"].append(int(f.breaks))
-        extra["n_points"].append(int(pk.size))
-        extra["divergences"].append(int(diag["divergences"]))
-        extra["max_r_hat"].append(float(diag["max_r_hat"]))
+        n_bad = int(np.sum(pk > k_threshold))
+        problem = _problem(diag, n_bad, int(pk.size), k_threshold)
+        rows[k] = {"n_bad_k": n_bad, "max_k": float(np.max(pk)), "breaks": int(f.breaks),
+                   "n_points": int(pk.size), "divergences": int(diag["divergences"]),
+                   "max_r_hat": float(diag["max_r_hat"]),
+                   "min_ess_bulk": float(diag["min_ess_bulk"]), "problem": problem,
+                   "_group": 0 if not problem else (1 if passes(diag) else 2)}
         x = np.asarray(f.data["constant_data"]["x"].values, dtype=float)
         msg = _k_message(name, str(k), pk, x, k_threshold)
         if msg:
             messages.append(msg)
-    for c, v in extra.items():
-        table[c] = v
+    # A NaN elpd_loo sorts last in its group.
+    order = sorted(fits, key=lambda k: (rows[k]["_group"], -np.nan_to_num(
+        float(loos[k].elpd), nan=-np.inf)))
+    top = order[0]
+    top_group = rows[top]["_group"]
+    eligible = [k for k in order if rows[k]["_group"] == top_group < 2]
+    for k in fits:
+        rows[k]["eligible"] = k in eligible
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if len(fits) > 1:
+            # every model against the top row; the weights of this call are not used
+            cmp = az.compare(loos, method=method, reference=top, round_to="none")
+        weights = pd.Series(0.0, index=order)
+        if len(eligible) > 1:
+            w = az.compare({k: loos[k] for k in eligible}, method=method,
+                           round_to="none")["weight"]
+            weights[eligible] = w[eligible].astype(float).to_numpy()
+        elif eligible:
+            weights[eligible[0]] = 1.0
+    if len(fits) > 1:
+        table = pd.DataFrame({
+            "elpd_loo": cmp["elpd"].astype(float), "se": cmp["se"].astype(float),
+            "d_loo": cmp["elpd_diff"].astype(float), "dse": cmp["dse"].astype(float),
+            "p_loo": cmp["p"].astype(float),
+        }).loc[order]
+    else:
+        lo = loos[top]
+        table = pd.DataFrame({"elpd_loo": [float(lo.elpd)], "se": [float(lo.se)],
+                              "d_loo": [0.0], "dse": [0.0], "p_loo": [float(lo.p)]},
+                             index=[top])
+    table["rank"] = np.arange(len(order))
+    table["weight"] = weights.loc[order].to_numpy()
+    for c in COLUMNS[7:]:
+        table[c] = [rows[k][c] for k in order]
     table.index.name = "model"
     table.attrs.update({"method": method, "k_threshold": float(k_threshold)})
-    return table.loc[:, list(COLUMNS)], loos, messages
+    table = table.loc[:, list(COLUMNS)]
+    if not eligible:
+        messages.append(_none_message(name, table))
+        return table, loos, messages
+    if len(eligible) < len(fits):
+        messages.append(
+            f"{name or 'curve'}: left out of the ranking (weight 0, ranked below the "
+            f"{len(eligible)} model(s) that passed their diagnostics"
+            f"{' with a reliable PSIS-LOO' if top_group == 0 else ''}): {_left_out(table)}. "
+            f"{_NONE_FIX}.")
+    if top_group == 1:
+        messages.append(
+            f"{name or 'curve'}: no converged model has a reliable PSIS-LOO (Pareto k > "
+            f"{k_threshold:g} at some fit points of each), so the converged models are ranked "
+            f"by elpd_loo all the same: read the ranking and the weights with caution, above "
+            f"all where d_loo is within a few dse.")
+    return table, loos, messages
+
+
+def auto_choice(table: pd.DataFrame, curve_name: str = "") -> tuple[str | None, str | None]:
+    """The model ``fit(..., breaks="auto")`` keeps, from a :func:`loo_table` table: the best
+    model (:attr:`Comparison.best`).
+
+    Returns
+    -------
+    model : str or None
+        The best model; None when no fit's sampling passed its diagnostics.
+    message : str or None
+        Why nothing could be chosen (with the fix), or which models with a higher elpd_loo
+        than the chosen one were left out and why (the choice might differ after a longer
+        run); else None.
+    """
+    top = table.index[0]
+    if not bool(table.loc[top, "eligible"]):
+        return None, (
+            f"{curve_name or 'curve'}: breaks='auto' found no fit to keep: every form failed "
+            f"its sampling diagnostics ({_left_out(table)}). {_NONE_FIX}; or fit the number of "
+            f"breaks you expect (breaks=N) and read its warnings.")
+    higher = [k for k in table.index if not table.loc[k, "eligible"]
+              and table.loc[k, "elpd_loo"] > table.loc[top, "elpd_loo"]]
+    if not higher:
+        return str(top), None
+    return str(top), (
+        f"{curve_name or 'curve'}: breaks='auto' kept {top}; left out although their elpd_loo "
+        f"is higher, because it cannot be trusted: "
+        + "; ".join(f"{k} ({table.loc[k, 'problem']})" for k in higher)
+        + f". {_NONE_FIX}, then compare again (bnsl-bayes compare).")
 
 
 def check_options(method: str, k_threshold: float) -> None:

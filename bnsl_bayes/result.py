@@ -127,9 +127,10 @@ class Fit:
             The messages (empty when the run looks healthy).
         """
         weak_break = self.form.name == "bnsl" and self.breaks > 0
+        auto = "breaks_selection" in self.data.attrs  # chosen by breaks='auto'
         messages = checks.sampling_messages(
             self.diagnostics(), self.tree_depth_saturation() if weak_break else math.nan,
-            self.breaks)
+            self.breaks, auto)
         cd = self.data["constant_data"]
         noise = checks.noise_message(np.asarray(cd["seeds"].values),
                                      np.asarray(cd["std"].values), self.spec.n_law_params)
@@ -138,7 +139,7 @@ class Fit:
         for msg in messages:
             warnings.warn(msg, SamplingWarning, stacklevel=stacklevel + 1)
         misfit = checks.misfit_message(self.residual_autocorrelation(), self.form.name,
-                                       self.breaks)
+                                       self.breaks, auto)
         if misfit:
             warnings.warn(misfit, MisfitWarning, stacklevel=stacklevel + 1)
             messages.append(misfit)

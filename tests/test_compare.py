@@ -5,10 +5,17 @@ One sampler budget (``BUDGET``) and one curve length (8 points, padded length 8)
 throughout, so that ``bnsl-0`` and ``bnsl-1`` compile once each and every later fit of this
 module reuses them. With 8 fit points the 2- and 3-break forms (9 and 12 parameters) cannot be
 fitted, so ``breaks="auto"`` chooses between 0 and 1 break here.
+
+At this budget (300 draws) no fit reaches a bulk ESS of 400, and ``bnsl-1`` on this 0-break
+curve has r_hat far above 1.01 while its elpd_loo is the higher one: the case of a comparison
+that must not crown an unconverged fit. The tests of the choice among fits that pass give the
+fits the diagnostics (``Fit.diagnostics``) or Pareto k (``loo._loo``) of a longer run, as
+tests/test_fit.py does, instead of sampling for minutes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import json
 import math
@@ -18,15 +25,21 @@ from pathlib import Path
 import jax
 import numpy as np
 import pytest
+import xarray as xr
 from budgets import SMALL_BUDGET as BUDGET
 
 import bnsl_bayes as bb
+from bnsl_bayes import checks
 from bnsl_bayes.cli import main
 
 cmp_mod = importlib.import_module("bnsl_bayes.compare")  # the module (bb.compare is the function)
+loo_mod = importlib.import_module("bnsl_bayes.loo")
 fitting_mod = importlib.import_module("bnsl_bayes.fitting")
 
 X8 = np.geomspace(10.0, 1e4, 8)
+#: Diagnostics of a sound run, and those of the unconverged bnsl-3 of issue 21.
+GOOD = {"max_r_hat": 1.002, "min_ess_bulk": 900.0, "divergences": 0}
+BAD = {"max_r_hat": 2.167, "min_ess_bulk": 5.0, "divergences": 0}
 
 
 def power_law_curve() -> bb.Curve:
@@ -41,54 +54,155 @@ def result() -> cmp_mod.Comparison:
     return bb.compare(power_law_curve(), breaks=[0, 1], seed=0, check=False, **BUDGET)
 
 
-def test_table_is_ranked_by_elpd(result):
+def _with_diagnostics(monkeypatch, by_breaks: dict[int, dict]) -> None:
+    """Every Fit of ``b`` breaks reports ``by_breaks[b]`` as its diagnostics."""
+    monkeypatch.setattr(bb.Fit, "diagnostics", lambda self: dict(by_breaks[self.breaks]))
+
+
+def _with_pareto_k(monkeypatch, by_breaks: dict[int, float]) -> None:
+    """The PSIS-LOO of a fit of ``b`` breaks has Pareto k ``by_breaks[b]`` at every point."""
+    real = loo_mod._loo
+
+    def loo(fit_):
+        lo = real(fit_)
+        if fit_.breaks in by_breaks:
+            lo = dataclasses.replace(lo, pareto_k=xr.full_like(lo.pareto_k,
+                                                               by_breaks[fit_.breaks]))
+        return lo
+
+    monkeypatch.setattr(loo_mod, "_loo", loo)
+
+
+def _copies(fits: dict[str, bb.Fit]) -> dict[str, bb.Fit]:
+    """Copies whose DataTree attributes can be written without touching the fixture."""
+    return {k: dataclasses.replace(f, data=f.data.copy(deep=True)) for k, f in fits.items()}
+
+
+def test_table_ranks_eligible_fits_first(result):
     t = result.table
-    assert list(t.index) == sorted(t.index, key=lambda k: -t.loc[k, "elpd_loo"])
-    assert list(t["rank"]) == list(range(len(t)))
     assert set(t.index) == {"bnsl-0", "bnsl-1"} == set(result.fits)
-    assert result.best == t.index[0] == t["elpd_loo"].idxmax()
-    np.testing.assert_allclose(t["d_loo"], t["elpd_loo"] - t["elpd_loo"].max(), atol=1e-9)
+    assert list(t["rank"]) == list(range(len(t)))
     assert (t["se"] > 0).all() and (t["n_points"] == 8).all()
     assert list(t["breaks"]) == [result.fits[k].breaks for k in t.index]
+    groups = []
+    for k in t.index:
+        diag = result.fits[k].diagnostics()
+        sound_loo = t.loc[k, "n_bad_k"] == 0
+        assert (t.loc[k, "problem"] == "") == (checks.passes(diag) and sound_loo)
+        assert t.loc[k, "min_ess_bulk"] == pytest.approx(diag["min_ess_bulk"])
+        groups.append(2 if not checks.passes(diag) else 0 if sound_loo else 1)
+    assert groups == sorted(groups)
+    assert list(t["eligible"]) == [g == groups[0] < 2 for g in groups]
+    for g in set(groups):  # by elpd_loo within a group
+        elpd = [t["elpd_loo"].iloc[i] for i in range(len(t)) if groups[i] == g]
+        assert elpd == sorted(elpd, reverse=True)
+    assert result.best == (t.index[0] if t["eligible"].iloc[0] else None)
+    np.testing.assert_allclose(t["d_loo"], t["elpd_loo"] - t["elpd_loo"].iloc[0], atol=1e-9)
 
 
-def test_weights_sum_to_one(result):
-    w = result.table["weight"]
+def test_unconverged_fits_are_not_eligible_at_this_budget(result):
+    # the premise of the module: 300 draws cannot give a bulk ESS of 400, and the 1-break
+    # form of a 0-break curve does not converge, yet has the higher elpd_loo
+    t = result.table
+    assert t.loc["bnsl-1", "elpd_loo"] > t.loc["bnsl-0", "elpd_loo"]
+    assert t.loc["bnsl-1", "max_r_hat"] > 1.1
+    assert not t["eligible"].any() and result.best is None
+    assert "min bulk ESS" in t.loc["bnsl-1", "problem"]
+    with pytest.raises(loo_mod.SelectionError, match="warmup=2000") as err:
+        _ = result.best_fit
+    assert err.value.comparison is result
+    assert "no model passed its sampling diagnostics" in result.messages[-1]
+    assert result.to_dict()["best"] is None
+
+
+def test_weights_are_shared_by_the_eligible_fits(result):
+    w, ok = result.table["weight"], result.table["eligible"]
     assert ((w >= 0) & (w <= 1)).all()
-    assert math.isclose(w.sum(), 1.0, abs_tol=1e-6)
+    assert (w[~ok] == 0).all()
+    assert math.isclose(w.sum(), 1.0 if ok.any() else 0.0, abs_tol=1e-6)
 
 
-def test_loo_matches_arviz_and_counts_pareto_k(result):
+def test_unconverged_fit_cannot_win(result, monkeypatch):
+    # bnsl-1 has the higher elpd_loo but fails its diagnostics: bnsl-0 (sound) is best, with
+    # all the weight, and bnsl-1 is listed below it with the reason. Pareto k is set aside
+    # here (k_threshold=10): only the sampling is at stake.
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: BAD})
+    table, _, messages = cmp_mod.loo_table(result.fits, k_threshold=10.0)
+    assert table.loc["bnsl-1", "elpd_loo"] > table.loc["bnsl-0", "elpd_loo"]
+    assert list(table.index) == ["bnsl-0", "bnsl-1"]
+    assert list(table["eligible"]) == [True, False]
+    assert list(table["weight"]) == [1.0, 0.0]
+    assert table.loc["bnsl-1", "problem"] == "max r_hat 2.167 > 1.01; min bulk ESS 5 < 400"
+    assert table.loc["bnsl-1", "d_loo"] > 0  # its elpd_loo is higher, and not to be trusted
+    assert table.loc["bnsl-1", "dse"] > 0
+    c = cmp_mod.Comparison(table=table, fits=result.fits, loo={})
+    assert c.best == "bnsl-0" and c.best_fit is result.fits["bnsl-0"]
+    assert c.to_dict()["best"] == "bnsl-0"
+    left = [m for m in messages if "left out" in m]
+    assert len(left) == 1 and "bnsl-1 (max r_hat 2.167" in left[0] and "Fix:" in left[0]
+
+
+def test_weights_of_two_eligible_fits_are_arviz_stacking(result, monkeypatch):
     import arviz as az
 
-    for name, f in result.fits.items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ref = az.loo(f.data, pointwise=True)
-        row = result.table.loc[name]
-        assert math.isclose(row["elpd_loo"], float(ref.elpd), rel_tol=1e-9)
-        k = np.asarray(ref.pareto_k.values)
-        assert row["n_bad_k"] == int(np.sum(k > 0.7))
-        assert math.isclose(row["max_k"], float(k.max()), rel_tol=1e-9)
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: GOOD})
+    table, loos, messages = cmp_mod.loo_table(result.fits, k_threshold=10.0)
+    assert table["eligible"].all() and list(table.index) == ["bnsl-1", "bnsl-0"]  # by elpd
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = az.compare(loos, round_to="none")
+    np.testing.assert_allclose(table["weight"], ref.loc[table.index, "weight"], atol=1e-12)
+    np.testing.assert_allclose(table["dse"], ref.loc[table.index, "dse"], atol=1e-12)
+    assert messages == []
 
 
-def test_power_law_does_not_need_a_break(result):
-    # Simulated with 0 breaks: the extra break buys no predictive accuracy, so bnsl-0 is not
-    # decisively worse than bnsl-1 (and it has fewer effective parameters).
-    t = result.table
-    gap = t.loc["bnsl-1", "elpd_loo"] - t.loc["bnsl-0", "elpd_loo"]
-    dse = max(t["dse"].max(), 1e-9)
-    assert gap < 2 * dse + 1.0, t
-    assert t.loc["bnsl-0", "p_loo"] < t.loc["bnsl-1", "p_loo"] + 1.0
+def test_unreliable_loo_ranks_below_a_reliable_one(result, monkeypatch):
+    # both converged; bnsl-1 (the higher elpd_loo) has Pareto k 0.9 everywhere
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: GOOD})
+    _with_pareto_k(monkeypatch, {0: 0.1, 1: 0.9})
+    table, _, _ = cmp_mod.loo_table(result.fits)
+    assert table.loc["bnsl-1", "elpd_loo"] > table.loc["bnsl-0", "elpd_loo"]
+    assert list(table.index) == ["bnsl-0", "bnsl-1"]
+    assert list(table["weight"]) == [1.0, 0.0]
+    assert table.loc["bnsl-1", "problem"] == "8 of 8 points with Pareto k > 0.7"
+
+
+def test_a_converged_fit_with_unreliable_loo_beats_an_unconverged_one(result, monkeypatch):
+    # bnsl-0: sound sampling, unreliable PSIS-LOO; bnsl-1: reliable k, failed sampling, the
+    # higher elpd_loo. No converged fit has a reliable PSIS-LOO: the converged ones are ranked.
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: BAD})
+    _with_pareto_k(monkeypatch, {0: 0.9, 1: 0.1})
+    table, _, messages = cmp_mod.loo_table(result.fits)
+    assert list(table.index) == ["bnsl-0", "bnsl-1"]
+    assert list(table["eligible"]) == [True, False] and list(table["weight"]) == [1.0, 0.0]
+    assert table.loc["bnsl-0", "problem"] == "8 of 8 points with Pareto k > 0.7"
+    assert any("no converged model has a reliable PSIS-LOO" in m for m in messages)
+    chosen, why = loo_mod.auto_choice(table, "sim")
+    assert chosen == "bnsl-0" and "bnsl-1 (max r_hat 2.167" in why
+
+
+def test_converged_fits_with_unreliable_loo_share_the_weights(result, monkeypatch):
+    import arviz as az
+
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: GOOD})
+    _with_pareto_k(monkeypatch, {0: 0.9, 1: 0.9})
+    table, loos, messages = cmp_mod.loo_table(result.fits)
+    assert table["eligible"].all() and list(table.index) == ["bnsl-1", "bnsl-0"]  # by elpd
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = az.compare(loos, round_to="none")
+    np.testing.assert_allclose(table["weight"], ref.loc[table.index, "weight"], atol=1e-12)
+    assert "read the ranking and the weights with caution" in messages[-1]
 
 
 def test_pareto_k_messages_name_curve_and_model(result):
     table, _, messages = cmp_mod.loo_table(result.fits, k_threshold=1e-9)
-    assert (table["n_bad_k"] == 8).all()
-    assert len(messages) == 2
-    for msg in messages:
-        assert "sim-power-law" in msg and "Pareto k > 1e-09" in msg and "Fix:" in msg
-    assert any("model bnsl-0:" in m for m in messages)
+    assert (table["n_bad_k"] == 8).all() and not table["eligible"].any()
+    k_msgs = [m for m in messages if "Pareto k > 1e-09 (max" in m]
+    assert len(k_msgs) == 2
+    for msg in k_msgs:
+        assert "sim-power-law" in msg and "Fix:" in msg and "ranks below" in msg
+    assert any("model bnsl-0:" in m for m in k_msgs)
 
 
 def test_compare_warns_on_high_k():
@@ -96,18 +210,71 @@ def test_compare_warns_on_high_k():
         warnings.simplefilter("always")
         r = bb.compare(power_law_curve(), breaks=[0], k_threshold=1e-9, seed=0, **BUDGET)
     loo_w = [w for w in caught if issubclass(w.category, cmp_mod.LOOWarning)]
-    assert len(loo_w) == 1 and "model bnsl-0" in str(loo_w[0].message)
-    assert loo_w[0].filename == __file__  # points at the caller
-    assert r.table.loc["bnsl-0", "weight"] == 1.0 and r.best == "bnsl-0"
+    k_w = [w for w in loo_w if "fit point(s) have Pareto k" in str(w.message)]
+    assert len(k_w) == 1 and "model bnsl-0" in str(k_w[0].message)
+    assert all(w.filename == __file__ for w in loo_w)  # points at the caller
+    assert any("no model passed its sampling diagnostics" in str(w.message) for w in loo_w)
+    assert r.table.loc["bnsl-0", "weight"] == 0.0 and r.best is None
 
 
-def test_auto_picks_the_argmax(result):
-    fit = bb.fit(power_law_curve(), breaks="auto", seed=0, check=False, **BUDGET)
-    assert fit.spec.name == result.best
-    chosen = result.fits[result.best]
-    np.testing.assert_array_equal(fit.draws()["c0"], chosen.draws()["c0"])
+def test_auto_skips_the_unconverged_fit(result, monkeypatch):
+    # The same fits as the fixture (same seed): bnsl-1 has the higher elpd_loo, but with the
+    # diagnostics of an unconverged run it cannot be chosen.
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: BAD})
+    _with_pareto_k(monkeypatch, {0: 0.1})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = bb.fit(power_law_curve(), breaks="auto", seed=0, **BUDGET)
+    assert fit.spec.name == "bnsl-0"
+    said = [str(w.message) for w in caught]  # the chosen fit is sound: only what was left out
+    assert len(said) == 1 and issubclass(caught[0].category, cmp_mod.LOOWarning)
+    assert "kept bnsl-0" in said[0] and "bnsl-1 (max r_hat 2.167" in said[0]
+    np.testing.assert_array_equal(fit.draws()["c0"], result.fits["bnsl-0"].draws()["c0"])
     sel = json.loads(fit.data.attrs["breaks_selection"])
-    assert [r["model"] for r in sel] == list(result.table.index)  # 2, 3 breaks skipped
+    assert [r["model"] for r in sel] == ["bnsl-0", "bnsl-1"]  # 2, 3 breaks skipped
+    assert [r["eligible"] for r in sel] == [True, False]
+    assert sel[1]["problem"].startswith("max r_hat 2.167")
+
+
+def test_auto_keeps_a_converged_fit_then_raises_without_one(result, monkeypatch):
+    monkeypatch.setattr(fitting_mod, "fit_models", lambda *a, **k: _copies(result.fits))
+    # bnsl-1, the higher elpd_loo, did not converge; bnsl-0 did, with unreliable PSIS-LOO
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: BAD})
+    _with_pareto_k(monkeypatch, {0: 0.9, 1: 0.9})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = bb.fit(power_law_curve(), breaks="auto")
+    assert fit.breaks == 0
+    said = [str(w.message) for w in caught if issubclass(w.category, cmp_mod.LOOWarning)]
+    assert len(said) == 2  # its own Pareto k, and what was left out
+    assert "model bnsl-0: 8 of 8 fit point(s) have Pareto k" in said[0]
+    assert "kept bnsl-0" in said[1] and "bnsl-1 (max r_hat 2.167" in said[1]
+    # nothing converged: no fit is returned
+    _with_diagnostics(monkeypatch, {0: BAD, 1: BAD})
+    with pytest.raises(loo_mod.SelectionError, match="warmup=2000") as err:
+        bb.fit(power_law_curve(), breaks="auto")
+    assert isinstance(err.value, ValueError)
+    assert set(err.value.comparison.fits) == {"bnsl-0", "bnsl-1"}
+
+
+def test_advice_of_an_auto_fit_does_not_name_auto(result, monkeypatch):
+    """A fit chosen by breaks='auto' whose r_hat fails on saturated trees is told to fit fewer
+    breaks, not to pass breaks='auto' again; a fit of a given number of breaks still is."""
+    for auto in (True, False):
+        fit = _copies(result.fits)["bnsl-1"]
+        if auto:
+            fit.data.attrs["breaks_selection"] = "[]"
+        monkeypatch.setattr(fit, "diagnostics", lambda: dict(BAD))
+        monkeypatch.setattr(fit, "tree_depth_saturation", lambda: 0.5)
+        with pytest.warns(bb.SamplingWarning):
+            messages = fit.check()
+        weak = [m for m in messages if "pin a break only weakly" in m]
+        assert len(weak) == 1 and "breaks=0" in weak[0]
+        assert ("breaks='auto'" in weak[0] or "--breaks auto" in weak[0]) is not auto
+    ac = {"misfit": True, "lag1": 0.6, "n": 12, "threshold": 0.67}
+    assert "breaks='auto'" in checks.misfit_message(ac, "bnsl", 1)
+    said = checks.misfit_message(ac, "bnsl", 1, auto=True)
+    assert "breaks='auto'" not in said and "breaks=2" in said
 
 
 @pytest.mark.parametrize(
@@ -129,7 +296,7 @@ def test_bad_input_raises_before_sampling(monkeypatch, kwargs, error):
     def boom(*a, **k):
         raise AssertionError("sampled before checking the input")
 
-    monkeypatch.setattr(fitting_mod, "fit", boom)
+    monkeypatch.setattr(fitting_mod, "fit", boom)  # what fit_models calls for each form
     with pytest.raises(error):
         bb.compare(power_law_curve(), **kwargs)
 
@@ -165,17 +332,44 @@ def test_cli_compare_json(csv_path, capsys, result):
     assert set(obj) >= {"curve", "best", "models", "messages", "method", "time_s"}
     rows = obj["models"]
     assert [r["model"] for r in rows] == list(result.table.index)  # same data, same seed
-    assert obj["best"] == rows[0]["model"] == result.best
+    assert obj["best"] == result.best  # None: nothing converged at this budget
     for r in rows:
-        assert set(r) >= {"rank", "elpd_loo", "se", "d_loo", "weight", "p_loo", "n_bad_k"}
+        assert set(r) >= {"rank", "elpd_loo", "se", "d_loo", "weight", "p_loo", "n_bad_k",
+                          "min_ess_bulk", "eligible", "problem"}
+        assert isinstance(r["eligible"], bool) and isinstance(r["problem"], str)
+    assert [r["eligible"] for r in rows] == list(result.table["eligible"])
     assert [r["rank"] for r in rows] == list(range(len(rows)))
-    assert math.isclose(sum(r["weight"] for r in rows), 1.0, abs_tol=1e-6)
+    assert math.isclose(sum(r["weight"] for r in rows),
+                        1.0 if any(r["eligible"] for r in rows) else 0.0, abs_tol=1e-6)
 
 
-def test_cli_fit_breaks_auto(csv_path, capsys, result):
+def test_cli_compare_names_what_it_left_out(csv_path, capsys, monkeypatch):
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: BAD})
+    _with_pareto_k(monkeypatch, {0: 0.1})
+    rc = main(["compare", str(csv_path), "--breaks", "0,1", *_budget_args()])
+    captured = capsys.readouterr()
+    assert rc == 0
+    assert "left out (weight 0): bnsl-1: max r_hat 2.167 > 1.01" in captured.out
+    assert "best: bnsl-0\n" in captured.out
+    assert "warning:" in captured.err and "left out of the ranking" in captured.err
+
+
+def test_cli_fit_breaks_auto(csv_path, capsys, monkeypatch):
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: BAD})
+    _with_pareto_k(monkeypatch, {0: 0.1})
     rc = main(["fit", str(csv_path), "--breaks", "auto", "--json", *_budget_args()])
     assert rc == 0
-    assert json.loads(capsys.readouterr().out)["model"] == result.best
+    assert json.loads(capsys.readouterr().out)["model"] == "bnsl-0"
+
+
+def test_cli_fit_breaks_auto_without_a_converged_fit_exits_2(csv_path, capsys, monkeypatch,
+                                                              result):
+    _with_diagnostics(monkeypatch, {0: BAD, 1: BAD})
+    monkeypatch.setattr(fitting_mod, "fit_models", lambda *a, **k: _copies(result.fits))
+    rc = main(["fit", str(csv_path), "--breaks", "auto", *_budget_args()])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1 and "error:" in err and "warmup" in err
 
 
 @pytest.mark.parametrize(

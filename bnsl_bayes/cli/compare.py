@@ -46,11 +46,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json({**result.to_dict(), "warnings": records})
         return 0
-    shown = result.table.loc[:, [c for c in COLUMNS if c not in ("breaks", "n_points")]]
+    shown = result.table.loc[:, [c for c in COLUMNS
+                                 if c not in ("breaks", "n_points", "problem")]]
     text = shown.to_string(float_format=lambda v: f"{v:.4g}")
+    left_out = "".join(
+        f"{'left out (weight 0)' if not row['eligible'] else 'unreliable PSIS-LOO'}: {k}: "
+        f"{row['problem']}\n" for k, row in result.table.iterrows() if row["problem"])
+    best = result.best or ("none (no model passed its sampling diagnostics; run longer: "
+                           "--warmup 2000 --samples 2000, or compare fewer breaks)")
     print(f"PSIS-LOO comparison on {curve.name or 'curve'} ({int(curve.fit_mask.sum())} fit "
-          f"points; rank 0 = highest elpd_loo; {args.method} weights):\n{text}\n"
-          f"best: {result.best}\ntime: {result.time_s:.1f} s", flush=True)
+          f"points; eligible models first, rank 0 = the highest elpd_loo among them; "
+          f"{args.method} weights):\n{text}\n{left_out}"
+          f"best: {best}\ntime: {result.time_s:.1f} s", flush=True)
     return 0
 
 
@@ -61,8 +68,12 @@ def add_parser(sub: Any) -> None:
         "compare", formatter_class=fmt, help="rank numbers of breaks or models by PSIS-LOO",
         description=(
             "Fit several BNSL forms (or the paper's baselines m1-m4) to one curve and rank\n"
-            "them by PSIS-LOO (ArviZ), with stacking weights and Pareto-k warnings. DATA as\n"
-            "for 'bnsl-bayes fit'."
+            "them by PSIS-LOO (ArviZ), with stacking weights and Pareto-k warnings. A model\n"
+            "whose sampling failed its diagnostics (divergences, r_hat > 1.01, bulk ESS < 400)\n"
+            "cannot be best, and one whose PSIS-LOO is unreliable (Pareto k > 0.7) ranks\n"
+            "below the converged models whose PSIS-LOO is reliable; the models left out are\n"
+            "listed below the others with weight 0 and the reason. DATA as for\n"
+            "'bnsl-bayes fit'."
         ),
         epilog=(
             "examples:\n"
