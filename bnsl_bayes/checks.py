@@ -131,18 +131,21 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
         messages.append(
             f"{diag['divergences']} divergent transitions after warmup: the sampler missed part "
             f"of the posterior and the bands may be too narrow. Fix: raise target_accept "
-            f"(e.g. fit(..., target_accept=0.99)), or fit fewer breaks."
+            f"(sampler=SamplerConfig(target_accept=0.99); CLI --target-accept 0.99), or fit fewer "
+            f"breaks."
         )
     if rhat_bad:
         messages.append(
             f"max r_hat = {diag['max_r_hat']:.3f} > {R_HAT_MAX}: the chains disagree. Fix: run "
-            f"longer (warmup=2000, samples=2000) and check the trace plot for chains stuck in "
+            f"longer (sampler=SamplerConfig(warmup=2000, samples=2000); CLI --warmup 2000 "
+            f"--samples 2000) and check the trace plot for chains stuck in "
             f"separate modes (then fit fewer breaks or give more points).{weak}"
         )
     if ess_bad:
         messages.append(
             f"min bulk ESS = {diag['min_ess_bulk']:.0f} < {ESS_MIN}: the posterior summaries are "
-            f"noisy. Fix: draw more samples (samples=2000 or more chains)."
+            f"noisy. Fix: draw more samples (sampler=SamplerConfig(samples=2000) or more "
+            f"chains)."
             + ("" if rhat_bad else weak)
         )
     return messages
@@ -197,9 +200,9 @@ def misfit_message(ac: dict[str, float | int | bool], form: str, breaks: int,
     elif auto:
         # breaks='auto' leaves out the forms whose diagnostics fail: a longer run may let the
         # form with one more break in
-        more = (f"fit breaks={breaks + 1} with a longer run (warmup=2000, samples=2000) and "
-                f"compare (bnsl-bayes compare; this fit's breaks_selection says why the forms "
-                f"with more breaks were not chosen)")
+        more = (f"fit breaks={breaks + 1} with a longer run (sampler=SamplerConfig("
+                f"warmup=2000, samples=2000)) and compare (bnsl-bayes compare; this fit's "
+                f"breaks_selection says why the forms with more breaks were not chosen)")
     else:
         more = f"fit breaks={breaks + 1} or breaks='auto' and compare (bnsl-bayes compare)"
     return (

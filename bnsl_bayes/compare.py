@@ -24,13 +24,15 @@ import time
 import warnings
 from collections.abc import Sequence
 from os import PathLike
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .data import Curve, NoiseSpace
-from .fitting import AUTO_BREAKS, as_curve, fit_models, resolve_model
+from .fitting import AUTO_BREAKS, as_curve, fit_models, resolve_model, sampler_config
 from .loo import K_THRESHOLD, Comparison, LOOWarning, check_options, loo_table
+from .sampling.nuts import SamplerConfig
 from .spec import ModelSpec
 
 __all__ = ["compare"]
@@ -77,16 +79,12 @@ def compare(
     breaks: Sequence[int] | None = None,
     space: NoiseSpace | None = None,
     seed: int = 0,
-    chains: int = 4,
-    warmup: int = 1000,
-    samples: int = 1000,
-    target_accept: float = 0.95,
-    max_tree_depth: int = 10,
-    dense_mass: bool = True,
+    sampler: SamplerConfig | None = None,
     progress: bool = False,
     method: str = "stacking",
     k_threshold: float = K_THRESHOLD,
     check: bool = True,
+    **deprecated: Any,
 ) -> Comparison:
     """Fit several BNSL forms to one curve and rank them by PSIS-LOO.
 
@@ -104,8 +102,9 @@ def compare(
         ``breaks`` is given: ``[0, 1, 2, 3]``.
     space : {"log", "linear"}, optional
         Noise space, the same for every model (default as in ``fit``).
-    seed, chains, warmup, samples, target_accept, max_tree_depth, dense_mass
-        Sampler settings of every fit, as in :func:`~bnsl_bayes.fitting.fit`.
+    seed, sampler
+        Seed and sampler settings of every fit, as in :func:`~bnsl_bayes.fitting.fit` (and its
+        deprecated sampler keywords).
     progress : bool
         Draw a progress bar of each fit's iterations on standard error.
     method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA"}
@@ -138,12 +137,11 @@ def compare(
         unknown model. All raised before any sampling.
     """
     t0 = time.perf_counter()
+    sampler = sampler_config(sampler, deprecated, where="compare")
     curve = as_curve(curve_or_x, y, seeds, std)
     specs = _specs(models, breaks)
     check_options(method, k_threshold)
-    fits = fit_models(curve, specs, space=space, seed=seed, chains=chains, warmup=warmup,
-                      samples=samples, target_accept=target_accept,
-                      max_tree_depth=max_tree_depth, dense_mass=dense_mass, progress=progress,
+    fits = fit_models(curve, specs, space=space, seed=seed, sampler=sampler, progress=progress,
                       check=check)
     table, loos, messages = loo_table(fits, method=method, k_threshold=k_threshold)
     if check:

@@ -9,6 +9,7 @@ import json
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from os import PathLike
 from typing import Any
 
@@ -129,14 +130,10 @@ def fit(
     model: str | PathLike | ModelSpec | None = None,
     space: NoiseSpace | None = None,
     seed: int = 0,
-    chains: int = 4,
-    warmup: int = 1000,
-    samples: int = 1000,
-    target_accept: float = 0.95,
-    max_tree_depth: int = 10,
-    dense_mass: bool = True,
+    sampler: SamplerConfig | None = None,
     progress: bool = False,
     check: bool = True,
+    **deprecated: Any,
 ) -> Fit:
     """Fit a Broken Neural Scaling Law by NUTS and return the posterior.
 
@@ -171,20 +168,19 @@ def fit(
         or additive (``"linear"``, for metrics that can be 0 or negative).
     seed : int
         Seed of the PRNG key; the same seed gives the same posterior.
-    chains, warmup, samples : int
-        NUTS chains, warmup iterations and kept draws per chain.
-    target_accept : float
-        Target acceptance probability of step-size adaptation (higher = smaller steps).
-    max_tree_depth : int
-        Largest NUTS tree depth.
-    dense_mass : bool
-        Adapt a dense mass matrix (the parameters of a BNSL are strongly correlated).
+    sampler : SamplerConfig, optional
+        NUTS settings: chains, warmup, samples, target_accept, max_tree_depth, dense_mass
+        (default ``SamplerConfig()``: 4 chains x (1000 + 1000), target_accept 0.95).
     progress : bool
         Draw a progress bar of the iterations (chains x (warmup + samples)) on standard error
         while sampling.
     check : bool
         Warn (:class:`~bnsl_bayes.result.SamplingWarning`) on divergences, r_hat > 1.01,
         bulk ESS < 400, or no fit point left to estimate the noise (see :meth:`Fit.check`).
+    **deprecated
+        ``chains``, ``warmup``, ``samples``, ``target_accept``, ``max_tree_depth`` and
+        ``dense_mass`` as keywords still work for one release, with a DeprecationWarning: pass
+        ``sampler=SamplerConfig(...)``.
 
     Returns
     -------
@@ -199,15 +195,16 @@ def fit(
         Unknown model name or malformed model file.
     ValueError
         Bad sampler settings.
+    TypeError
+        An unknown keyword.
     """
     t0 = time.perf_counter()
+    sampler = sampler_config(sampler, deprecated, where="fit")
     curve = as_curve(curve_or_x, y, seeds, std, x=x, split=split)
     if isinstance(breaks, str) and breaks == "auto":  # 0-3 breaks, the best by PSIS-LOO
-        return fit_auto(curve, model=model, check=check, space=space, seed=seed, chains=chains,
-                        warmup=warmup, samples=samples, target_accept=target_accept,
-                        max_tree_depth=max_tree_depth, dense_mass=dense_mass, progress=progress)
-    spec, config = settings(breaks, model, seed, chains, warmup, samples, target_accept,
-                             max_tree_depth, dense_mass, progress)
+        return fit_auto(curve, model=model, check=check, space=space, seed=seed,
+                        sampler=sampler, progress=progress)
+    spec, config = settings(breaks, model, seed, sampler, progress)
     space, scaling, mdata = prepare(curve, spec, space)
     values, stats, warm_div = run_nuts(spec, space, mdata, config, int(seed))
     result = finish(values, stats, warm_div, spec=spec, config=config, scaling=scaling,
@@ -217,20 +214,51 @@ def fit(
     return result
 
 
-def settings(breaks, model, seed, chains=4, warmup=1000, samples=1000, target_accept=0.95,
-             max_tree_depth=10, dense_mass=True, progress=False
+#: The sampler settings that ``fit`` and the others took as keywords before ``sampler=``.
+SAMPLER_KEYWORDS = ("chains", "warmup", "samples", "target_accept", "max_tree_depth",
+                    "dense_mass")
+
+
+def sampler_config(sampler: SamplerConfig | None, deprecated: Mapping[str, Any], *, where: str,
+                   default: SamplerConfig | None = None) -> SamplerConfig:
+    """The sampler settings of a call: ``sampler`` (or ``default``) with the deprecated keywords
+    applied, validated.
+
+    Raises
+    ------
+    TypeError
+        A keyword that is not a sampler setting, or a ``sampler`` that is not a SamplerConfig.
+    ValueError
+        A setting NUTS cannot run with.
+    """
+    unknown = sorted(set(deprecated) - set(SAMPLER_KEYWORDS))
+    if unknown:
+        raise TypeError(f"{where}() got unexpected keyword argument(s) {unknown}")
+    if sampler is None:
+        sampler = SamplerConfig() if default is None else default
+    elif not isinstance(sampler, SamplerConfig):
+        raise TypeError(f"sampler = {sampler!r}: expected a bnsl_bayes.SamplerConfig, e.g. "
+                        f"SamplerConfig(chains=4, warmup=1000, samples=1000)")
+    if deprecated:
+        given = ", ".join(f"{k}={v!r}" for k, v in deprecated.items())
+        warnings.warn(f"{where}({given}): the sampler keywords are deprecated and go in the next "
+                      f"release; pass sampler=bnsl_bayes.SamplerConfig({given})",
+                      DeprecationWarning, stacklevel=3)
+        sampler = replace(sampler, **deprecated)
+    sampler.validate()
+    return sampler
+
+
+def settings(breaks, model, seed, sampler: SamplerConfig, progress: bool = False
              ) -> tuple[ModelSpec, SamplerConfig]:
-    """The model and sampler settings of a fit, validated (defaults: those of :func:`fit`)."""
+    """The model and sampler settings of a fit, validated."""
     spec = resolve_model(1 if breaks is None and model is None else breaks, model)
     if (isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
             or seed >= MAX_SEED):
         raise ValueError(f"seed = {seed!r}: expected a whole number from 0 to 2**63 - 1")
-    config = SamplerConfig(
-        chains=chains, warmup=warmup, samples=samples, target_accept=float(target_accept),
-        max_tree_depth=max_tree_depth, dense_mass=bool(dense_mass), progress=bool(progress),
-    )
-    config.validate()
-    return spec, config
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress = {progress!r}: expected True or False")
+    return spec, replace(sampler, progress=progress)
 
 
 def prepare(curve: Curve, spec: ModelSpec,
@@ -268,16 +296,12 @@ def fit_many(
     model: str | PathLike | ModelSpec | None = None,
     space: NoiseSpace | None = None,
     seed: int = 0,
-    chains: int = 4,
-    warmup: int = 1000,
-    samples: int = 1000,
-    target_accept: float = 0.95,
-    max_tree_depth: int = 10,
-    dense_mass: bool = True,
+    sampler: SamplerConfig | None = None,
     batch_size: int | None = None,
     ray_address: str | None = None,
     progress: bool | Callable[[int, int], None] = False,
     check: bool = True,
+    **deprecated: Any,
 ) -> list[Fit]:
     """Fit one BNSL form to many curves with one compiled sampler.
 
@@ -295,7 +319,7 @@ def fit_many(
         ``datasets.load("revisiting")``, or the curves of a long table,
         ``Curve.group(df, by=["task", "model"], x="n", y="loss")``) is fitted in its iteration
         order.
-    breaks, model, space, chains, warmup, samples, target_accept, max_tree_depth, dense_mass
+    breaks, model, space, sampler
         As in :func:`fit`, the same for every curve (``space=None`` picks per curve).
     seed : int
         Seed of the first curve; curve ``i`` uses ``seed + i``.
@@ -324,16 +348,16 @@ def fit_many(
 
     Raises
     ------
-    DataError, SpecError, ValueError
+    DataError, SpecError, ValueError, TypeError
         As :func:`fit`; a bad curve is named by its position (and name) before anything runs.
     """
     t0 = time.perf_counter()
+    sampler = sampler_config(sampler, deprecated, where="fit_many")
     if isinstance(curves, pd.DataFrame):
         raise DataError("fit_many takes curves, not a table: split a long table into curves "
                         "with Curve.group(df, by=[...], x=..., y=...) and pass the result")
     items = list(curves.values()) if isinstance(curves, Mapping) else list(curves)
-    spec, config = settings(breaks, model, seed, chains, warmup, samples, target_accept,
-                             max_tree_depth, dense_mass)
+    spec, config = settings(breaks, model, seed, sampler)
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(
             batch_size, int | np.integer) or batch_size < 1):
         raise ValueError(f"batch_size = {batch_size!r}: expected a whole number >= 1 or None")
@@ -415,25 +439,26 @@ def fit_curves(
 
 
 def fit_models(curve: Curve, specs: Sequence[ModelSpec], *, space: NoiseSpace | None = None,
-               seed: int = 0, check: bool = True, **sampler: Any) -> dict[str, Fit]:
+               seed: int = 0, sampler: SamplerConfig | None = None, progress: bool = False,
+               check: bool = True) -> dict[str, Fit]:
     """Fit each specification to one curve with the same seed and sampler settings.
 
     Every setting and every form's data check runs before the first sample, so a bad one is
-    reported before minutes of sampling. ``sampler`` takes the keywords of :func:`fit`
-    (``chains``, ``warmup``, ``samples``, ``target_accept``, ``max_tree_depth``,
-    ``dense_mass``, ``progress``).
+    reported before minutes of sampling.
 
     Returns
     -------
     dict of str to Fit
         By model name, in the order of ``specs``.
     """
+    sampler = sampler_config(sampler, {}, where="fit_models")
     for spec in specs:
-        settings(None, spec, seed, **{k: v for k, v in sampler.items() if k != "progress"})
+        settings(None, spec, seed, sampler, progress)
         prepare(curve, spec, space)
     fits: dict[str, Fit] = {}
     for spec in specs:
-        f = fit(curve, model=spec, space=space, seed=seed, check=False, **sampler)
+        f = fit(curve, model=spec, space=space, seed=seed, sampler=sampler, progress=progress,
+                check=False)
         if check:
             f.check(stacklevel=3)
         fits[spec.name] = f
@@ -476,8 +501,8 @@ def fit_auto(
         Warn on sampling problems of the chosen fit, on its Pareto k and on the forms left out
         with a higher elpd_loo (:class:`LOOWarning`).
     **options
-        ``space``, ``seed``, ``chains``, ``warmup``, ``samples``, ``target_accept``,
-        ``max_tree_depth``, ``dense_mass``, ``progress``, as in ``fit``.
+        ``space``, ``seed``, ``sampler``, ``progress``, as in ``fit`` (and its deprecated
+        sampler keywords).
 
     Returns
     -------
@@ -496,11 +521,10 @@ def fit_auto(
     if model is not None:
         raise SpecError("breaks='auto' chooses among the bundled models bnsl-0 .. bnsl-3; "
                         "leave model= out, or give breaks= a number with your model")
-    allowed = {"space", "seed", "chains", "warmup", "samples", "target_accept",
-               "max_tree_depth", "dense_mass", "progress"}
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise TypeError(f"fit_auto() got unexpected keyword argument(s) {unknown}")
+    allowed = {"space", "seed", "sampler", "progress"}
+    deprecated = {k: v for k, v in options.items() if k not in allowed}
+    options = {k: v for k, v in options.items() if k in allowed}
+    options["sampler"] = sampler_config(options.get("sampler"), deprecated, where="fit_auto")
     curve = as_curve(curve_or_x, y, seeds, std)
     usable, reasons = [], []
     for b in candidates:

@@ -48,7 +48,8 @@ COLUMNS = ("rank", "elpd_loo", "se", "d_loo", "dse", "weight", "p_loo", "n_bad_k
            "problem")
 _INT_COLUMNS = ("rank", "n_bad_k", "breaks", "n_points", "divergences")
 #: What to do when no fit may win: the fixes of failed sampling and of unreliable PSIS-LOO.
-_NONE_FIX = ("Fix: run longer (warmup=2000, samples=2000; CLI --warmup 2000 --samples 2000), "
+_NONE_FIX = ("Fix: run longer (sampler=SamplerConfig(warmup=2000, samples=2000); CLI --warmup 2000 "
+             "--samples 2000), "
              "which also lowers Pareto k that is only a little above the threshold; or compare "
              "fewer breaks (the forms with more breaks than the data pin fail first)")
 
@@ -189,7 +190,8 @@ def _k_message(curve_name: str, model: str, pareto_k: np.ndarray, x: np.ndarray,
         f"have Pareto k > {k_threshold:g} (max {float(np.max(pareto_k)):.2f}; at x = {where}): "
         f"PSIS-LOO of this model is unreliable there and its elpd_loo may be off (usually too "
         f"high), so it ranks below every converged model whose PSIS-LOO is reliable. "
-        f"Fix: draw more samples (samples=4000) if k is only a little above {k_threshold:g}; "
+        f"Fix: draw more samples (sampler=SamplerConfig(samples=4000)) if k is only a "
+        f"little above {k_threshold:g}; "
         f"otherwise these points are influential for this form - refit without them (exact "
         f"LOO / K-fold) or judge the forms on held-out points."
     )

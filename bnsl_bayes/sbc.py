@@ -79,6 +79,7 @@ from scipy import stats
 
 from .data import Curve
 from .fitting import fit_many
+from .sampling.nuts import SamplerConfig
 from .spec import ModelSpec, load_spec
 
 if TYPE_CHECKING:
@@ -363,7 +364,8 @@ def run_form(form: str, n: int, budget: dict, seed: int = 0, *,
     spec = sbc_spec(form)
     t0 = time.perf_counter()
     curves, true_q, user = simulate(spec, n, seed, ignore_seeds=ignore_seeds)
-    fits = fit_many(curves, model=spec, seed=seed * 100_000, check=False, **budget)
+    fits = fit_many(curves, model=spec, seed=seed * 100_000, check=False,
+                    sampler=SamplerConfig(**budget))
     fit_s = time.perf_counter() - t0
     result = uniformity(ranks(fits, true_q, spec.breaks))
     diag = [f.diagnostics() for f in fits]

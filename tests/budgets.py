@@ -6,17 +6,22 @@ share compiled programs; each budget is named once here instead of in every test
 pytest does not make ``conftest`` importable.)
 """
 
+from bnsl_bayes import SamplerConfig
+
 #: The small budget of the CLI, compare, plot and extreme-case tests: 2 chains x (150 + 150).
-SMALL_BUDGET = {"chains": 2, "warmup": 150, "samples": 150}
+SMALL_SAMPLER = SamplerConfig(chains=2, warmup=150, samples=150)
+SMALL_BUDGET = {"sampler": SMALL_SAMPLER}
 #: SMALL_BUDGET without the post-fit checks.
 SMALL = {**SMALL_BUDGET, "check": False}
 #: SMALL_BUDGET as command-line options.
-SMALL_ARGS = [a for k, v in SMALL_BUDGET.items() for a in (f"--{k}", str(v))]
+SMALL_ARGS = [a for k in ("chains", "warmup", "samples")
+              for a in (f"--{k}", str(getattr(SMALL_SAMPLER, k)))]
 
 #: The budget of the recovery tests: 4 chains x (500 + 500).
-FIT_BUDGET = {"chains": 4, "warmup": 500, "samples": 500}
+FIT_SAMPLER = SamplerConfig(chains=4, warmup=500, samples=500)
+FIT_BUDGET = {"sampler": FIT_SAMPLER}
 #: FIT_BUDGET without the post-fit checks.
 FIT = {**FIT_BUDGET, "check": False}
 
 #: The baseline forms' budget (tests/test_forms.py): 2 chains x (200 + 200), no checks.
-FORMS = {"chains": 2, "warmup": 200, "samples": 200, "check": False}
+FORMS = {"sampler": SamplerConfig(chains=2, warmup=200, samples=200), "check": False}

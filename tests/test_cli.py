@@ -82,8 +82,8 @@ def runs(tmp_path_factory):
     dataset = _start(["fit", "dataset:four_digit_addition", "--json", "--seed", str(SEED),
                       *BUDGET, "--out", str(tmp / "fit.nc"), "--plot", str(tmp / "fit.png"),
                       "--csv", str(tmp / "predictions.csv")])
-    api = bb.fit(bb.datasets.load("four_digit_addition"), seed=SEED, chains=2, warmup=150,
-                 samples=150, check=False)
+    api = bb.fit(bb.datasets.load("four_digit_addition"), seed=SEED,
+                 sampler=bb.SamplerConfig(chains=2, warmup=150, samples=150), check=False)
     return {"dataset": _finish(dataset), "api": api, "tmp": tmp}
 
 
@@ -477,14 +477,16 @@ def test_default_predictions_include_held_out_and_beyond():
 
 
 def test_help_defaults_are_the_apis():
-    """The sampler defaults in the help texts (kept in the CLI so --help needs no JAX) are
-    those of bnsl_bayes.fit."""
+    """The seed and sampler defaults in the help texts (kept in the CLI so --help needs no JAX)
+    are those of bnsl_bayes.fit and SamplerConfig."""
     import inspect
 
     from bnsl_bayes.cli.common import FIT_DEFAULTS
 
-    params = inspect.signature(bb.fit).parameters
-    assert FIT_DEFAULTS == {k: params[k].default for k in FIT_DEFAULTS}
+    config = bb.SamplerConfig()
+    api = {"seed": inspect.signature(bb.fit).parameters["seed"].default,
+           **{k: getattr(config, k) for k in FIT_DEFAULTS if k != "seed"}}
+    assert FIT_DEFAULTS == api
 
 
 # ---------------------------------------------------------------------------- import cost

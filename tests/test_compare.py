@@ -289,7 +289,7 @@ def test_advice_of_an_auto_fit_does_not_name_auto(result, monkeypatch):
         ({"breaks": []}, ValueError),
         ({"breaks": [0], "method": "vote"}, ValueError),
         ({"breaks": [0], "k_threshold": -1}, ValueError),
-        ({"breaks": [0], "chains": 0}, ValueError),
+        ({"breaks": [0], "sampler": bb.SamplerConfig(chains=0)}, ValueError),
     ],
 )
 def test_bad_input_raises_before_sampling(monkeypatch, kwargs, error):
@@ -457,7 +457,8 @@ def test_double_descent_is_recovered():
         mu = np.asarray(bb.bnsl(x, **DD_TRUTH))
     assert np.any(np.diff(mu) > 0) and np.any(np.diff(mu) < 0)
     y = mu + 0.01 * np.random.default_rng(5).standard_normal(x.size)
-    fit = bb.fit(x, y, breaks=2, space="linear", seed=0, chains=4, warmup=500, samples=500,
+    fit = bb.fit(x, y, breaks=2, space="linear", seed=0,
+                 sampler=bb.SamplerConfig(chains=4, warmup=500, samples=500),
                  check=False)
     assert fit.space == "linear"
     xs = np.array([30.0, 150.0, 400.0, 1500.0, 5000.0])

@@ -15,6 +15,7 @@ import bnsl_bayes
 import bnsl_bayes.fitting
 import bnsl_bayes.sampling.nuts
 from bnsl_bayes.data import Curve, DataError
+from bnsl_bayes.sampling.nuts import SamplerConfig
 from bnsl_bayes.spec import SpecError
 
 X = np.array([10.0, 20.0, 40.0, 80.0, 160.0, 320.0, 640.0, 1280.0])
@@ -364,14 +365,18 @@ def _bad_fit_calls(tmp_path):
         "malformed_toml": (SpecError, r"not valid TOML", (X, Y), {"model": bad_toml}),
         "breaks_conflict": (SpecError, r"breaks = 2.*'bnsl-1'", (X, Y),
                             {"breaks": 2, "model": "bnsl-1"}),
-        "chains_zero": (ValueError, r"chains = 0", (X, Y), {"chains": 0}),
-        "warmup_negative": (ValueError, r"warmup = -1", (X, Y), {"warmup": -1}),
-        "samples_zero": (ValueError, r"samples = 0", (X, Y), {"samples": 0}),
-        "chains_fraction": (ValueError, r"chains = 2\.5", (X, Y), {"chains": 2.5}),
+        "chains_zero": (ValueError, r"chains = 0", (X, Y), {"sampler": SamplerConfig(chains=0)}),
+        "warmup_negative": (ValueError, r"warmup = -1", (X, Y),
+            {"sampler": SamplerConfig(warmup=-1)}),
+        "samples_zero": (ValueError, r"samples = 0", (X, Y), {"sampler": SamplerConfig(samples=0)}),
+        "chains_fraction": (ValueError, r"chains = 2\.5", (X, Y),
+            {"sampler": SamplerConfig(chains=2.5)}),
         "target_accept_high": (ValueError, r"target_accept = 1\.5", (X, Y),
-                               {"target_accept": 1.5}),
-        "target_accept_zero": (ValueError, r"target_accept = 0", (X, Y), {"target_accept": 0.0}),
-        "tree_depth_zero": (ValueError, r"max_tree_depth = 0", (X, Y), {"max_tree_depth": 0}),
+                               {"sampler": SamplerConfig(target_accept=1.5)}),
+        "target_accept_zero": (ValueError, r"target_accept = 0", (X, Y),
+            {"sampler": SamplerConfig(target_accept=0.0)}),
+        "tree_depth_zero": (ValueError, r"max_tree_depth = 0", (X, Y),
+            {"sampler": SamplerConfig(max_tree_depth=0)}),
         "seed_negative": (ValueError, r"seed = -1", (X, Y), {"seed": -1}),
         "bad_space": (ValueError, r"space = 'logit'", (X, Y), {"space": "logit"}),
         "y_missing": (DataError, r"y is missing", (X,), {}),
@@ -413,7 +418,8 @@ def test_fit_with_good_input_reaches_the_sampler(no_sampler):
     with pytest.raises(SamplerReached):  # y <= 0 without space: the linear space is chosen
         bnsl_bayes.fit(X, Y - 1.0)
     with pytest.raises(SamplerReached):
-        bnsl_bayes.fit(Curve.from_arrays(X, Y), breaks=0, chains=1, warmup=0, samples=1)
+        bnsl_bayes.fit(Curve.from_arrays(X, Y), breaks=0,
+                       sampler=SamplerConfig(chains=1, warmup=0, samples=1))
 
 
 def test_compile_log_detects_compilation(caplog):

@@ -148,7 +148,7 @@ def test_batched_drifts_equal_one_by_one(early_fit, late_fit):
     other = bb.calibrate_drift(early_fit, seed=11)
     assert other != alone[0] and other.x_cut == alone[0].x_cut
     with pytest.raises(ValueError, match="one seed per fit"):
-        bb.calibrate_drifts([early_fit, late_fit], seeds=[1])
+        bb.calibrate_drifts([early_fit, late_fit], seed=[1])
     with pytest.raises(ValueError, match=r"fits\[1\] is a Curve: expected a Fit"):
         bb.calibrate_drifts([early_fit, early_fit.curve])
 

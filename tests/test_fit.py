@@ -106,7 +106,8 @@ def test_datatree_groups_and_arviz(addition_fit):
         assert group in dt.children, group
     post = dt["posterior"]
     assert set(post["c"].dims) == {"chain", "draw", "break"}
-    assert post.sizes["chain"] == FAST["chains"] and post.sizes["draw"] == FAST["samples"]
+    assert post.sizes["chain"] == FAST["sampler"].chains
+    assert post.sizes["draw"] == FAST["sampler"].samples
     assert dt["log_likelihood"]["y"].dims == ("chain", "draw", "point")
     assert dt["observed_data"]["y"].sizes["point"] == 14
     np.testing.assert_array_equal(dt["constant_data"]["x"].values,

@@ -292,7 +292,8 @@ def run(
     """
     say = log or (lambda _msg: None)
     t_all = time.perf_counter()
-    opts = {"seed": 0, "chains": chains, "warmup": warmup, "samples": samples, "check": False}
+    opts = {"seed": 0, "sampler": bb.SamplerConfig(chains=chains, warmup=warmup, samples=samples),
+            "check": False}
     t0 = time.perf_counter()
     fits = bb.fit_many(list(curves.values()), breaks=1, **opts)
     time_bayes = time.perf_counter() - t0

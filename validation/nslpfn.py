@@ -142,7 +142,8 @@ def run(*, limit: int | None = None, domains: Sequence[str] = DOMAINS, seed: int
     rev = bb.datasets.load("revisiting")
     keys = [k for d in domains for k in [k for k in rev if k.split("/")[0] == d][:limit]]
     t0 = time.perf_counter()
-    fits = bb.fit_many([rev[k] for k in keys], seed=seed, check=False, **(sampler or {}))
+    config = bb.SamplerConfig(**(sampler or {}))
+    fits = bb.fit_many([rev[k] for k in keys], seed=seed, sampler=config, check=False)
     rows = {}
     for key, fit in zip(keys, fits, strict=True):
         rows[key] = {**score_curve(fit), "max_r_hat": fit.diagnostics()["max_r_hat"]}

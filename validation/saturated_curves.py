@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fits = bb.fit_many([coll[n] for n in names], breaks=1, seed=0, check=False,
-                           warmup=args.warmup, samples=args.samples)
+                           sampler=bb.SamplerConfig(warmup=args.warmup, samples=args.samples))
     total = time.perf_counter() - t0
     rows = []
     for name, fit in zip(names, fits, strict=True):

@@ -256,8 +256,10 @@ def cmd_study(args):
                     known_std=args.known_std)
     t0 = time.perf_counter()
     fits = bb.fit_many([c for *_, c in sims], model=str(path), seed=args.seed, check=False,
-                       chains=args.chains, warmup=args.warmup, samples=args.samples,
-                       target_accept=args.target_accept, batch_size=args.repeats)
+                       sampler=bb.SamplerConfig(chains=args.chains, warmup=args.warmup,
+                                                samples=args.samples,
+                                                target_accept=args.target_accept),
+                       batch_size=args.repeats)
     wall = time.perf_counter() - t0
     targets = np.array(args.targets)
     mu_t = _law_mu(TRUTH, targets)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import sys
@@ -31,8 +30,9 @@ MAX_HELD_OUT_PREDICT = 5
 MAX_TABLE_ROWS = 20
 #: The column options that apply to CSV input only.
 _COLUMN_OPTIONS = ("x", "y", "seeds", "std", "split")
-#: The sampler defaults of :func:`bnsl_bayes.fit`, for the help texts: reading them from its
-#: signature would import JAX before ``--help`` answers (tests/test_cli.py keeps them equal).
+#: The seed and sampler defaults of :func:`bnsl_bayes.fit` (``SamplerConfig()``), for the help
+#: texts: reading them from the API would import JAX before ``--help`` answers
+#: (tests/test_cli.py keeps them equal).
 FIT_DEFAULTS: dict[str, Any] = {
     "seed": 0, "chains": 4, "warmup": 1000, "samples": 1000, "target_accept": 0.95}
 
@@ -58,11 +58,19 @@ def _version() -> str:
         return "0+unknown"
 
 
-def _fit_defaults() -> dict[str, Any]:
-    """The keyword defaults of :func:`bnsl_bayes.fit` (the CLI's defaults are the API's)."""
-    from ..fitting import fit
+#: The sampler options every sampling subcommand takes.
+SAMPLER_OPTIONS = ("chains", "warmup", "samples", "target_accept")
 
-    return {k: v.default for k, v in inspect.signature(fit).parameters.items()}
+
+def _sampler(args: argparse.Namespace, default: Any = None) -> Any:
+    """The :class:`~bnsl_bayes.SamplerConfig` of the command: ``default`` (fit's when None)
+    with the sampler options given on the command line."""
+    from dataclasses import replace
+
+    from ..sampling.nuts import SamplerConfig
+
+    given = {k: getattr(args, k) for k in SAMPLER_OPTIONS if getattr(args, k, None) is not None}
+    return replace(SamplerConfig() if default is None else default, **given)
 
 
 def _warning_records(caught: Sequence[warnings.WarningMessage],

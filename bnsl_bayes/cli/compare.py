@@ -21,6 +21,7 @@ from .common import (
     _emit_json,
     _load_curve,
     _name_list,
+    _sampler,
     _say,
     _warning_records,
 )
@@ -32,9 +33,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from ..loo import COLUMNS, LOOWarning
 
     curve = _load_curve(args)
-    options = {k: getattr(args, k)
-               for k in ("space", "chains", "warmup", "samples", "target_accept")
-               if getattr(args, k) is not None}
+    options = {"sampler": _sampler(args)}
+    if args.space is not None:
+        options["space"] = args.space
     if sys.stderr.isatty() and not args.json:
         _say("fitting each form (each new model shape compiles first; about a minute each)...")
     with warnings.catch_warnings(record=True) as caught:

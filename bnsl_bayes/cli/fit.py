@@ -22,12 +22,12 @@ from .common import (
     _default_predict_x,
     _drift_text,
     _emit_json,
-    _fit_defaults,
     _held_out_table,
     _load_curve,
     _num,
     _prob,
     _records,
+    _sampler,
     _save_figure,
     _say,
     _table_text,
@@ -62,18 +62,13 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     _check_outputs(args)
     curve = _load_curve(args)
 
-    options = {
-        k: getattr(args, k)
-        for k in ("breaks", "model", "space", "chains", "warmup", "samples", "target_accept")
-        if getattr(args, k) is not None
-    }
+    sampler = _sampler(args)
+    options = {k: getattr(args, k) for k in ("breaks", "model", "space")
+               if getattr(args, k) is not None}
+    options["sampler"] = sampler
     if sys.stderr.isatty() and not args.json:
-        default = _fit_defaults()
-        chains, warmup, samples = (
-            default[k] if getattr(args, k) is None else getattr(args, k)
-            for k in ("chains", "warmup", "samples")
-        )
-        _say(f"sampling {chains} chains x ({warmup} warmup + {samples} draws) on "
+        _say(f"sampling {sampler.chains} chains x ({sampler.warmup} warmup + "
+             f"{sampler.samples} draws) on "
              f"{int(curve.fit_mask.sum())} points (the first run of a model shape also "
              f"compiles; about a minute)...")
         options["progress"] = True

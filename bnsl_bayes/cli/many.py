@@ -25,6 +25,7 @@ from .common import (
     _num,
     _one_line,
     _prob,
+    _sampler,
     _say,
     _slug,
     _table_text,
@@ -101,12 +102,9 @@ def _cmd_fit_many(args: argparse.Namespace) -> int:
                 raise UsageError(f"--out: {path} exists; pass --overwrite to replace it, or "
                                  f"choose another folder")
             files[name] = path
-    options = {
-        k: getattr(args, k)
-        for k in ("breaks", "model", "space", "chains", "warmup", "samples", "target_accept",
-                  "batch_size")
-        if getattr(args, k) is not None
-    }
+    options = {k: getattr(args, k) for k in ("breaks", "model", "space", "batch_size")
+               if getattr(args, k) is not None}
+    options["sampler"] = _sampler(args)
     if args.ray is not None:
         options["ray_address"] = args.ray
     t0 = time.perf_counter()

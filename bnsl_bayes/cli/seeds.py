@@ -16,6 +16,7 @@ from .common import (
     _emit_json,
     _int_list,
     _law_text,
+    _sampler,
     _save_figure,
     _say,
     _use_agg,
@@ -46,13 +47,13 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
         "grid": args.grid, "targets": args.targets, "seed_counts": args.seed_counts,
         "cutoffs": args.x_max, "sigma": args.sigma, "repeats": args.repeats,
         "seed": args.seed, "tolerance": args.tolerance, "min_share": args.min_share,
-        "chains": args.chains, "warmup": args.warmup, "samples": args.samples,
         "batch_size": args.batch_size,
     }
     options = {k: v for k, v in options.items() if v is not None}
     if args.example is not None:
         design = seeds.example(args.example, quick=args.quick)
         design.update(options)
+        design["sampler"] = _sampler(args, design.get("sampler", seeds.STUDY_SAMPLER))
     else:
         if args.quick:
             raise UsageError("--quick applies to --example only")
@@ -62,7 +63,7 @@ def _cmd_seeds(args: argparse.Namespace) -> int:
         if missing:
             raise UsageError(f"{', '.join(missing)} required with --fit or --law")
         truth = bb.load(args.fit) if args.fit is not None else args.law
-        design = {"truth": truth, **options}
+        design = {"truth": truth, **options, "sampler": _sampler(args, seeds.STUDY_SAMPLER)}
     if not args.json and sys.stderr.isatty():
         _say("simulating and fitting (one compiled sampler for all fits; compiling takes about "
              "a minute)...")

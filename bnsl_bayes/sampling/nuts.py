@@ -55,7 +55,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """Settings of a NUTS run.
+    """Settings of a NUTS run: what ``fit``, ``fit_many``, ``compare`` and ``seeds_study`` take
+    as ``sampler=``.
+
+    >>> import bnsl_bayes as bb
+    >>> quick = bb.SamplerConfig(chains=2, warmup=300, samples=300)
+    >>> fit = bb.fit(curve, sampler=quick)                     # doctest: +SKIP
+
+    The defaults are those of :func:`bnsl_bayes.fit`.
 
     Attributes
     ----------
@@ -91,7 +98,7 @@ class SamplerConfig:
     chains: int = 4
     warmup: int = 1000
     samples: int = 1000
-    target_accept: float = 0.9
+    target_accept: float = 0.95
     max_tree_depth: int = 10
     dense_mass: bool = True
     init_radius: float = 2.0
@@ -106,7 +113,12 @@ class SamplerConfig:
             low = 0 if name in ("warmup", "init_starts") else 1
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
                 raise ValueError(f"{name} = {value!r}: expected a whole number >= {low}")
-        if not 0.0 < self.target_accept < 1.0:
+        for name in ("dense_mass", "regularize_mass", "progress"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ValueError(f"{name} = {getattr(self, name)!r}: expected True or False")
+        if (isinstance(self.target_accept, bool)
+                or not isinstance(self.target_accept, int | float | np.floating)
+                or not 0.0 < self.target_accept < 1.0):
             raise ValueError(f"target_accept = {self.target_accept!r}: expected a value in (0, 1)")
         if not (math.isfinite(self.init_radius) and self.init_radius >= 0):
             raise ValueError(f"init_radius = {self.init_radius!r}: expected a finite value >= 0")

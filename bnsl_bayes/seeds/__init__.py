@@ -29,6 +29,7 @@ tolerance when at least ``min_share`` of its repeats extrapolate.
 from .plots import plot_bands, plot_heatmap, plot_study
 from .presets import EXAMPLES, FOUR_DIGIT_ADDITION_SIGMA, example
 from .study import (
+    STUDY_SAMPLER,
     SUMMARY_COLUMNS,
     TABLE_COLUMNS,
     SeedsStudy,
@@ -40,6 +41,7 @@ from .study import (
 __all__ = [
     "EXAMPLES",
     "FOUR_DIGIT_ADDITION_SIGMA",
+    "STUDY_SAMPLER",
     "SUMMARY_COLUMNS",
     "TABLE_COLUMNS",
     "SeedsStudy",

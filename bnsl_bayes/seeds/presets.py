@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..datasets import FOUR_DIGIT_ADDITION_TRUTH
+from ..sampling.nuts import SamplerConfig
 
 __all__ = ["EXAMPLES", "FOUR_DIGIT_ADDITION_SIGMA", "example"]
 
@@ -33,7 +34,7 @@ def _four_digit_addition(quick: bool) -> dict[str, Any]:
     }
     if quick:
         design.update(seed_counts=[10, 100_000], cutoffs=[390.0, 700.0], repeats=2,
-                      chains=2, warmup=200, samples=200)
+                      sampler=SamplerConfig(chains=2, warmup=200, samples=200))
     return design
 
 

@@ -16,8 +16,9 @@ from numpy.typing import ArrayLike
 
 from ..bands import curve_draws
 from ..data import Curve
-from ..fitting import fit_many, resolve_model
+from ..fitting import fit_many, resolve_model, sampler_config
 from ..result import Fit
+from ..sampling.nuts import SamplerConfig
 from ..spec import ModelSpec
 from .plots import plot_study
 from .truth import law_from_mapping, law_mu
@@ -25,8 +26,11 @@ from .truth import law_from_mapping, law_mu
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
-__all__ = ["SUMMARY_COLUMNS", "TABLE_COLUMNS", "SeedsStudy", "required_seeds", "seeds_study",
-           "summarize"]
+#: The default sampler of a study: many small fits, each of 2 chains x (300 + 300).
+STUDY_SAMPLER = SamplerConfig(chains=2, warmup=300, samples=300)
+
+__all__ = ["STUDY_SAMPLER", "SUMMARY_COLUMNS", "TABLE_COLUMNS", "SeedsStudy", "required_seeds",
+           "seeds_study", "summarize"]
 
 #: Columns of :attr:`SeedsStudy.table`.
 TABLE_COLUMNS = ("seeds", "x_max", "repeat", "n_fit", "target", "truth", "median", "lo", "hi",
@@ -214,11 +218,9 @@ def seeds_study(
     prob: float = 0.9,
     tolerance: float = 0.05,
     min_share: float = 0.9,
-    chains: int = 2,
-    warmup: int = 300,
-    samples: int = 300,
-    target_accept: float = 0.95,
+    sampler: SamplerConfig | None = None,
     batch_size: int | None = None,
+    **deprecated: Any,
 ) -> SeedsStudy:
     """Simulate a planned scaling experiment many times, fit each, and judge the extrapolation.
 
@@ -256,9 +258,12 @@ def seeds_study(
         (0.05 is about 5%).
     min_share : float
         Share of repeats that must extrapolate for a cell to meet the tolerance.
-    chains, warmup, samples, target_accept, batch_size
-        Sampler settings, the same for every fit (see :func:`bnsl_bayes.fit_many`). The default
-        ``batch_size`` is fit_many's: one fit per compiled call on a CPU (a vectorized NUTS step
+    sampler : SamplerConfig, optional
+        Sampler settings, the same for every fit (default ``STUDY_SAMPLER``: 2 chains x
+        (300 + 300); ``chains=`` ... ``target_accept=`` as keywords are deprecated).
+    batch_size : int, optional
+        Curves per compiled call (see :func:`bnsl_bayes.fit_many`). The default is
+        fit_many's: one fit per compiled call on a CPU (a vectorized NUTS step
         waits for the deepest tree of its batch), the whole study in one call on a GPU.
 
     Returns
@@ -273,6 +278,7 @@ def seeds_study(
     """
 
     t0 = time.perf_counter()
+    sampler = sampler_config(sampler, deprecated, where="seeds_study", default=STUDY_SAMPLER)
     grid_x = np.unique(_positive_list(grid, "grid"))
     target_x = _positive_list(targets, "targets")
     counts = np.unique(_positive_list(seed_counts, "seed_counts", whole=True)).astype(np.int64)
@@ -319,8 +325,7 @@ def seeds_study(
                                grid=grid, targets=targets, seed_counts=seed_counts,
                                cutoffs=cutoffs, sigma=float(sigma), repeats=repeats, seed=seed,
                                breaks=breaks, model=model, prob=prob, tolerance=tolerance,
-                               min_share=min_share, chains=chains, warmup=warmup,
-                               samples=samples, target_accept=target_accept,
+                               min_share=min_share, sampler=sampler,
                                batch_size=batch_size)
         truths = [{**law, "sigma": float(sigma)} for _ in range(repeats)]
     else:
@@ -358,10 +363,9 @@ def seeds_study(
             curves.append(Curve.from_arrays(
                 grid_x[keep], np.exp(log_y), seeds=np.full(int(keep.sum()), n),
                 name=f"seeds={n} x_max={x_max:g} repeat={r}"))
-    settings = {"chains": chains, "warmup": warmup, "samples": samples,
-                "target_accept": target_accept}
-    fits = fit_many(curves, model=spec, seed=seed, check=False,
-                    batch_size=batch_size, **settings)
+    settings = {k: getattr(sampler, k) for k in ("chains", "warmup", "samples", "target_accept")}
+    fits = fit_many(curves, model=spec, seed=seed, sampler=sampler, check=False,
+                    batch_size=batch_size)
 
     # measures
     lo_q, hi_q = (1 - prob) / 2, (1 + prob) / 2
