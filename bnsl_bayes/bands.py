@@ -206,12 +206,8 @@ def predictive_log_density(
 
     Parameters
     ----------
-    mu : numpy.ndarray
-        Mean curve, shape ``(S, m)``.
-    sigma : numpy.ndarray
-        Per-run noise scale per draw, shape ``(S,)`` (of log y in log space), > 0.
-    space : {"log", "linear"}
-        Noise space.
+    mu, sigma, space
+        As in :func:`predictive_quantiles`.
     seeds : numpy.ndarray
         Runs averaged into each observation, shape ``(m,)``.
     y : numpy.ndarray

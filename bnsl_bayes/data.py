@@ -7,19 +7,19 @@ it, never a JAX traceback.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from os import PathLike
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+
+from .errors import DataError, short_repr
+from .tables import check_columns, parse_split, read_table
 
 __all__ = ["Curve", "DataError", "NoiseSpace"]
 
@@ -35,15 +35,6 @@ X_MIN = 1e-50
 X_MAX = 1e50
 
 
-class DataError(ValueError):
-    """User data that cannot be fitted as given."""
-
-
-def _short_repr(v: object, limit: int = 40) -> str:
-    text = repr(v)
-    return text if len(text) <= limit else f"{text[:limit - 3]}..."
-
-
 def _as_float_array(values: ArrayLike, name: str) -> np.ndarray:
     # OverflowError: a Python int beyond float64 (a 400-digit integer in a CSV cell)
     try:
@@ -55,12 +46,12 @@ def _as_float_array(values: ArrayLike, name: str) -> np.ndarray:
                 float(v)
             except OverflowError:
                 raise DataError(
-                    f"{name}[{i}] = {_short_repr(v)} is too large for a float64 number "
+                    f"{name}[{i}] = {short_repr(v)} is too large for a float64 number "
                     f"(|value| < 1.8e308); rescale the {name} column"
                 ) from None
             except (TypeError, ValueError):
                 raise DataError(
-                    f"{name}[{i}] = {_short_repr(v)} is not a number; give numeric values "
+                    f"{name}[{i}] = {short_repr(v)} is not a number; give numeric values "
                     f"(check the {name} column for text or stray characters)"
                 ) from None
         raise DataError(f"{name} could not be read as numbers") from None
@@ -106,81 +97,6 @@ def _check_x_range(x: np.ndarray) -> None:
 
 
 
-def read_table(source: str | PathLike | io.TextIOBase, *, name: str | None = None) -> pd.DataFrame:
-    """Read a CSV file or text stream into a DataFrame, with clear errors.
-
-    Parameters
-    ----------
-    source : str, path or text stream
-        The CSV (UTF-8, a header row, comma-separated).
-    name : str, optional
-        A label for error messages (default: the path or the stream's name).
-
-    Returns
-    -------
-    pandas.DataFrame
-
-    Raises
-    ------
-    DataError
-        The file is missing, a folder, empty, not UTF-8 or not a CSV table; duplicated column
-        names; a row with more fields than the header.
-    """
-    label = name if name is not None else str(getattr(source, "name", source))
-    if hasattr(source, "read"):
-        try:
-            text = source.read()
-        except UnicodeDecodeError:  # e.g. binary data on standard input
-            raise DataError(f"{label!r} is not UTF-8 text; save the CSV as UTF-8") from None
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise DataError(f"no such file: {str(source)!r}; check the path")
-        if path.is_dir():
-            raise DataError(f"{str(source)!r} is a folder, not a CSV file")
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError:
-            raise DataError(f"{label!r} is not UTF-8 text; save the CSV as UTF-8") from None
-    if isinstance(text, bytes):
-        raise DataError(f"{label!r}: open the CSV in text mode, not binary")
-    try:  # bytes that were not UTF-8, kept as lone surrogates (stdin's surrogateescape)
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise DataError(f"{label!r} is not UTF-8 text; save the CSV as UTF-8") from None
-    try:  # newline=None: old Mac line ends (\r) as pandas reads them
-        header = next(csv.reader(io.StringIO(text, newline=None)), [])
-    except csv.Error as exc:  # a field past csv's size limit, ...
-        raise DataError(f"{label!r} is not a readable CSV table ({exc})") from None
-    names = [h.strip() for h in header]
-    dup = sorted({h for h in names if names.count(h) > 1})
-    if dup:
-        raise DataError(f"{label!r}: duplicated column name(s) {dup}; give every column "
-                        f"its own name")
-    try:
-        # index_col=False: rows with more fields than the header are an error, not a
-        # silent shift of every column by one (pandas' implicit index column)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            df = pd.read_csv(io.StringIO(text), skipinitialspace=True, index_col=False)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{label!r} is empty; give a CSV with a header row and data") from None
-    except pd.errors.ParserWarning:
-        raise DataError(f"{label!r}: a row has more fields than the header "
-                        f"({len(header)} column(s)); remove the extra values or name "
-                        f"every column in the header") from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{label!r} is not a readable CSV table ({first})") from None
-    if len(df) == 0:
-        raise DataError(f"{label!r} has a header but no data rows")
-    if len(df.columns) == 1:
-        sep = next((c for c in ";\t|" if c in str(df.columns[0])), None)
-        if sep is not None:
-            raise DataError(f"{label!r} has one column {_short_repr(df.columns[0])}: the "
-                            f"values seem separated by {sep!r}; save the table with commas")
-    return df
-
 @dataclass(frozen=True, eq=False)
 class Curve:
     """One scaling curve: the mean of y over ``seeds`` runs at each distinct x.
@@ -224,7 +140,7 @@ class Curve:
                 raise DataError(f"Curve.{field} has {len(getattr(self, field))} values, x has {n}")
         for field in ("name", "x_label", "y_label"):
             if not isinstance(getattr(self, field), str):
-                raise DataError(f"Curve.{field} = {_short_repr(getattr(self, field))}: expected "
+                raise DataError(f"Curve.{field} = {short_repr(getattr(self, field))}: expected "
                                 f"a string")
 
     # ------------------------------------------------------------------ constructors
@@ -333,7 +249,7 @@ class Curve:
             if ha.dtype != bool:
                 for i, v in enumerate(ha.tolist()):
                     if not (isinstance(v, bool) or (isinstance(v, int | float) and v in (0, 1))):
-                        raise DataError(f"held_out[{i}] = {_short_repr(v)}: expected True/False "
+                        raise DataError(f"held_out[{i}] = {short_repr(v)}: expected True/False "
                                         f"(or 1/0), True for rows kept out of the fit")
             ha = ha.astype(bool)
         return cls._aggregate(xa, ya, sa, da, ha, name, x_label, y_label)
@@ -403,8 +319,8 @@ class Curve:
         -------
         Curve
         """
-        _check_columns(df, {"x": x, "y": y, "seeds": seeds, "std": std, "split": split})
-        ho = None if split is None else _parse_split(df[split], split)
+        check_columns(df, {"x": x, "y": y, "seeds": seeds, "std": std, "split": split})
+        ho = None if split is None else parse_split(df[split], split)
         return cls.from_arrays(
             df[x].to_numpy(),
             df[y].to_numpy(),
@@ -460,10 +376,10 @@ class Curve:
             by = [by]
         if (not isinstance(by, Sequence) or not by
                 or not all(isinstance(b, str) for b in by)):
-            raise DataError(f"by = {_short_repr(by)}: expected the name(s) of the column(s) that "
+            raise DataError(f"by = {short_repr(by)}: expected the name(s) of the column(s) that "
                             f"tell the curves apart, e.g. by=['task', 'model']")
         by = list(by)
-        _check_columns(df, {"by": by, "x": x, "y": y, "seeds": seeds, "std": std,
+        check_columns(df, {"by": by, "x": x, "y": y, "seeds": seeds, "std": std,
                             "split": split})
         curves: dict[str, Curve] = {}
         for key, part in df.groupby(by, sort=False, dropna=False):
@@ -545,7 +461,7 @@ class Curve:
         """
         if (isinstance(bound, bool) or not isinstance(bound, int | float | np.number)
                 or not math.isfinite(bound)):
-            raise DataError(f"bound = {_short_repr(bound)}: expected a finite number, the "
+            raise DataError(f"bound = {short_repr(bound)}: expected a finite number, the "
                             f"metric's ceiling (e.g. 1.0 for accuracy, 100 for percent)")
         bound = float(bound)
         over = self.y >= bound
@@ -613,61 +529,3 @@ class Curve:
                     f"the fitted y range from {y.min():g} to {y.max():g}, a spread beyond "
                     f"float64; divide y by a constant (e.g. 1e300) first"
                 )
-
-
-def _check_columns(df: pd.DataFrame, wanted: dict[str, object]) -> None:
-    """A DataFrame with distinct column names that holds every named column (None = unused);
-    ``wanted`` maps a role to one column name (to a list of them for ``by``)."""
-    if not isinstance(df, pd.DataFrame):
-        raise DataError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    if df.columns.duplicated().any():
-        dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
-        raise DataError(f"duplicated column name(s) {dup}; give every column its own name")
-    cols = ", ".join(map(str, df.columns)) or "(none)"
-    for role, given in wanted.items():
-        for col in given if role == "by" else [given]:
-            if col is None:
-                continue
-            if not isinstance(col, str | int | np.integer):
-                raise DataError(
-                    f"{role} = {_short_repr(col)}: with a DataFrame, {role} names a column, "
-                    f"not values; the table has columns: {cols}"
-                )
-            if col not in df.columns:
-                what, option = ("to group by", "group") if role == "by" else (f"for {role}", role)
-                raise DataError(
-                    f"no column {col!r} {what}; the table has columns: {cols}. "
-                    f"Name the right one (CLI: --{option} COL)"
-                )
-
-
-_FIT_WORDS = {"fit", "train", "training", "1", "true", "yes"}
-_HELD_WORDS = {"held_out", "held-out", "heldout", "test", "holdout", "0", "false", "no"}
-
-
-def _parse_split(col: pd.Series, name: str) -> np.ndarray:
-    """Column of booleans, 0/1 (1 = fit, as the Revisiting benchmark's Training) or words."""
-    if col.dtype == bool:
-        return ~col.to_numpy()
-    if pd.api.types.is_numeric_dtype(col):
-        vals = col.to_numpy(dtype=float)
-        bad = ~np.isin(vals, (0.0, 1.0))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(
-                f"{name}[{i}] = {col.iloc[i]!r}: expected 1 (used for fitting) or 0 (held out)"
-            )
-        return vals == 0.0
-    words = col.astype(str).str.strip().str.lower()
-    out = np.empty(len(col), dtype=bool)
-    for i, w in enumerate(words):
-        if w in _FIT_WORDS:
-            out[i] = False
-        elif w in _HELD_WORDS:
-            out[i] = True
-        else:
-            raise DataError(
-                f"{name}[{i}] = {col.iloc[i]!r}: expected fit/held_out, train/test or 1/0 "
-                f"(1 = used for fitting)"
-            )
-    return out

@@ -438,16 +438,12 @@ def plot_trace(fit: Fit, *, var_names: Sequence[str] | None = None) -> Figure:
     var_names : sequence of str, optional
         Posterior variables to show (``c`` shows every ``c1, c2, ...``; ``c2`` one of them);
         default the law's parameters and the noise (BNSL: ``a, b, c0, c1, d1, f1, ..., sigma``;
-        other forms: their own parameters and sigma).
+        other forms: their own parameters and sigma). A name that is not a posterior
+        variable of the fit raises ValueError.
 
     Returns
     -------
     matplotlib.figure.Figure
-
-    Raises
-    ------
-    ValueError
-        A name in ``var_names`` that is not a posterior variable of the fit.
     """
     import arviz as az
     from matplotlib.ticker import MaxNLocator

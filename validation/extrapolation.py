@@ -608,18 +608,7 @@ def _budget(text: str) -> tuple[int, int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark from the command line.
-
-    Parameters
-    ----------
-    argv : sequence of str, optional
-        The arguments (default: ``sys.argv[1:]``).
-
-    Returns
-    -------
-    int
-        Exit status (0; 2 on bad options).
-    """
+    """Run the benchmark with the command-line arguments ``argv``; 0, or 2 on bad options."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--limit", type=_positive_int, metavar="N", help="first N curves only")
     parser.add_argument("--domain", choices=DOMAINS, help="Revisiting curves of one domain only")

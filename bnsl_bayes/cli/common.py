@@ -377,7 +377,8 @@ def _slug(name: str) -> str:
 def _load_curves(args: argparse.Namespace) -> dict[str, Curve]:
     """The curves of a fit-many call: a bundled collection, or a long CSV split by --group."""
     from .. import datasets
-    from ..data import Curve, read_table
+    from ..data import Curve
+    from ..tables import read_table
 
     source: str = args.data
     if source.startswith(DATASET_PREFIX):
