@@ -72,18 +72,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import stats
 
+from .calibrate import calibrate_drifts
 from .data import Curve
 from .fitting import fit_many
+from .result import Fit
 from .sampling.nuts import SamplerConfig
 from .spec import ModelSpec, load_spec
-
-if TYPE_CHECKING:
-    from . import Fit
 
 __all__ = ["BUDGETS", "DEFAULT", "FULL", "QUICK", "quick", "run", "run_form", "sbc_spec",
            "simulate", "uniformity"]
@@ -372,8 +370,6 @@ def run_form(form: str, n: int, budget: dict, seed: int = 0, *,
     drifts = None
     if drift:
         t1 = time.perf_counter()
-        from . import calibrate_drifts
-
         drifts = calibrate_drifts(fits)
         result["drift_s"] = round(time.perf_counter() - t1, 1)
     result["extrapolation"] = extrapolation_coverage(

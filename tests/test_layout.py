@@ -122,6 +122,40 @@ def test_package_has_no_import_cycle():
     assert not found, "\n".join(detail)
 
 
+#: The layers of the package, bottom to top (docs/architecture.md): a module imports only from
+#: its own layer or below. A name stands for the module and, with a trailing dot, its package.
+LAYERS = [
+    ["errors", "law", "priors"],
+    ["tables"],
+    ["data", "datasets"],
+    ["standardize", "likelihood", "scoring", "pointfit"],
+    ["forms."],
+    ["spec"],
+    ["sampling."],
+    ["bands", "drift"],
+    ["checks", "plot"],
+    ["result"],
+    ["fileformat", "loo"],
+    ["fitting"],
+    ["compare", "calibrate", "sbc", "seeds."],
+    ["cli."],
+]
+def _layer(module: str) -> int:
+    short = module.removeprefix("bnsl_bayes.")
+    for i, names in enumerate(LAYERS):
+        for n in names:
+            if short == n.rstrip(".") or (n.endswith(".") and short.startswith(n)):
+                return i
+    raise AssertionError(f"{module} is in no layer of LAYERS: place it")
+
+
+def test_imports_point_down_the_layers():
+    graph = import_graph(PACKAGE)
+    up = sorted((m, t) for m, targets in graph.items() if m != PACKAGE.name
+                for t in targets if t != PACKAGE.name and _layer(t) > _layer(m))
+    assert len(up) <= 1, up
+
+
 def test_no_test_imports_benchmarks_or_validation():
     """Tests check the package; the scripts of benchmarks/ and validation/ check themselves
     (``python -m benchmarks self_check``, ``python -m validation self_check``)."""

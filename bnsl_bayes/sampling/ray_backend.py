@@ -51,8 +51,6 @@ def connect(address: str) -> Any:
 
 def _run_batch(spec: ModelSpec, space: NoiseSpace, data: list[ModelData],
                config: SamplerConfig, seeds: list[int], batch: int):
-    import bnsl_bayes  # noqa: F401  (imports numpyro before arviz in the worker)
-
     return run_nuts_batch(spec, space, data, config, seeds, batch=batch)
 
 
