@@ -2,7 +2,7 @@
 
 A fitted law's bands are honest only if the law holds past the last fit point. On real curves it
 often does not: the extrapolated segment drifts off the law's trend, and no noise term fitted
-on the fit range sees that (``benchmarks/README.md``, extrapolation). This module measures how
+on the fit range sees that (docs/calibration.md). This module measures how
 far the law strays when it extrapolates *within the user's own data*, and carries that into the
 bands past the data. No held-out point is used.
 

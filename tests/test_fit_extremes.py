@@ -252,7 +252,7 @@ TWO = {"a": 0.05, "b": 3.0, "c0": 0.2, "c": [0.8, 0.6], "d": [100.0, 1000.0], "f
 CLEAN = {"a": 0.1, "b": 5.0, "c0": 0.3}
 
 
-@pytest.mark.slow  # compiles the 2-break sampler (~80 s on a 2-core machine)
+@pytest.mark.slow  # compiles the 2-break sampler: the slowest compile of the suite
 def test_hard_posterior_warns_with_the_fix():
     """2 breaks (9 law parameters) on 9 noisy points: the chains end in different modes. Seen
     with this curve: max r_hat 1.16 to 1.43 over seeds 0-2 (1.37 for seed 0), no divergences."""

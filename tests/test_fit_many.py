@@ -154,7 +154,7 @@ def test_padded_length_buckets():
 
 
 def test_tree_depth_saturation_and_diagnostics(many):
-    """What benchmarks/revisiting_time.py reads of each Fit: its fit points, the share of
+    """What the revisiting_time benchmark reads of each Fit: its fit points, the share of
     iterations at the maximal tree depth and max r_hat."""
     assert [int(f.curve.fit_mask.sum()) for f in many] == [14, 12]
     for f in many:

@@ -96,7 +96,7 @@ def test_summary_is_computed_from_the_table(study):
 
 def test_more_seeds_give_narrower_bands(study):
     # past the break (before it, the posterior is multimodal and its width erratic: see
-    # benchmarks/README.md)
+    # docs/validation.md, seeds study)
     s = study.summary.set_index(["seeds", "x_max"])
     assert s.loc[(100_000, 700.0), "median_rel_width"] < \
         0.5 * s.loc[(10, 700.0), "median_rel_width"]
@@ -232,7 +232,7 @@ def test_cli_bad_input_exits_2(no_sampling, capsys, argv, match):
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=False, reason=(
-    "known miss (benchmarks/README.md, seeds study): with cutoffs before the break the "
+    "known miss (docs/validation.md, seeds study): with cutoffs before the break the "
     "posterior of bnsl-1 is confidently wrong, its 90% band misses the truth"))
 def test_paper_experiment_targets():
     """The issue's targets at the largest seed count (sampler of QUICK, no new compilation):

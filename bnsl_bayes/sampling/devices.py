@@ -20,7 +20,7 @@ The compile cache
 Keep compiled samplers on disk between processes (JAX's persistent compilation cache).
 
 A fit compiles its sampler once per shape: tens of seconds of XLA compilation, most of the
-time of a first fit (``benchmarks/README.md``, "Where the cold time goes"). With the cache on,
+time of a first fit (docs/performance.md). With the cache on,
 a later process (a new notebook kernel, the next ``bnsl-bayes`` command) loads the compiled
 program instead; tracing still takes its seconds. The ``bnsl-bayes`` command turns it on
 itself; from Python call :func:`use_compile_cache` once, before the first fit. It changes

@@ -190,10 +190,9 @@ def vectorize_chains() -> bool:
     other inside the compiled program (a CPU).
 
     A vectorized NUTS step lasts as long as the deepest tree among the chains, and batching
-    NUTS's while loops makes tracing slow. On 2 idle CPU cores, the 4-digit-addition sampler
-    (4 chains x (1000 + 1000)) traced in 3.3 s, compiled in 11.7 s and ran in 0.6 s with
-    sequential chains, against 11.9 s, 17.6 s and 2.1 s vectorized
-    (``benchmarks/trace_time.py``). On a GPU the lanes run in parallel.
+    NUTS's while loops makes tracing and compiling slower: on a CPU sequential chains trace,
+    compile and run faster (``python -m benchmarks trace_time``, docs/performance.md). On a GPU
+    the lanes run in parallel.
     """
     return jax.default_backend() != "cpu"
 
@@ -448,7 +447,7 @@ def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: Sampler
         starts = None if laplace is None else laplace(keys, data)
         return sample(keys, data, starts)
 
-    sampler.programs = (laplace, sample)  # for benchmarks/trace_time.py
+    sampler.programs = (laplace, sample)  # the two programs, for timing them apart
     return sampler
 
 
