@@ -156,6 +156,18 @@ def test_imports_point_down_the_layers():
     assert len(up) <= 1, up
 
 
+def test_every_subpackage_ships_in_the_wheel():
+    """pyproject lists the packages by name (models/ ships as bnsl_bayes.models): a new
+    subpackage left out installs in editable mode and breaks a plain ``pip install .``."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = {_module_name(p.parent / "__init__.py", PACKAGE)
+             for p in PACKAGE.rglob("__init__.py")} | {"bnsl_bayes.models"}
+    assert listed == found
+
+
 def test_no_test_imports_benchmarks_or_validation():
     """Tests check the package; the scripts of benchmarks/ and validation/ check themselves
     (``python -m benchmarks self_check``, ``python -m validation self_check``)."""
