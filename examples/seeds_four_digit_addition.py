@@ -10,7 +10,7 @@ extrapolate within 5%.
 
     python examples/seeds_four_digit_addition.py [--quick] [--out FIGURE.png] [--csv TABLE.csv]
 
-``--quick`` runs a 2 x 2 x 2 version with a small sampler budget (for the tests).
+``--quick`` runs a 2 x 2 x 2 version with the tests' small sampler budget.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> bb.seeds.SeedsStudy:
     args = parser.parse_args(argv)
 
     design = seeds.example("four-digit-addition", quick=args.quick)
-    study = bb.seeds_study(**design)
+    if args.quick:  # the tests' budget (fit's own sampler takes half a minute more)
+        design["sampler"] = bb.SamplerConfig(chains=2, warmup=200, samples=200)
+    study = bb.seeds_study(**design, check=False)  # the report names unconverged cells
     print(study.report())
     low = study.summary["coverage"].min()
     print(f"lowest coverage of the 90% band over the cells: {low:.2f}")

@@ -1,9 +1,10 @@
 """The seeds study: table, summary, required seeds, plots, CLI and input checks.
 
 One design serves every sampling test here: the quick four-digit-addition example (grid every 15
-up to 690, so every study pads to 48 points; batches of 2 repeats; 2 chains x (200 + 200)). It
-compiles once per session, and ``bnsl-bayes seeds --example four-digit-addition --quick`` and
-``examples/seeds_four_digit_addition.py --quick`` reuse that sampler.
+up to 690, so every study pads to 48 points; batches of 2 repeats) at the tests' budget of
+2 chains x (200 + 200) (the example itself uses fit's sampler). It compiles once per session,
+and the CLI's ``--quick`` with that budget and ``examples/seeds_four_digit_addition.py --quick``
+reuse that sampler.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from bnsl_bayes import cli, seeds
 
 matplotlib.use("Agg")
 
-QUICK = seeds.example("four-digit-addition", quick=True)
+#: The tests' sampler: small, so most of its fits do not converge (``check=False``: the tests
+#: that look at the warning ask for it).
+TEST_SAMPLER = bb.SamplerConfig(chains=2, warmup=200, samples=200)
+TEST_ARGS = ["--chains", "2", "--warmup", "200", "--samples", "200"]
+QUICK = {**seeds.example("four-digit-addition", quick=True), "sampler": TEST_SAMPLER,
+         "check": False}
 CELL_KEYS = {"seeds", "x_max", "repeats", "coverage90", "median_abs_log_error",
              "median_rel_width", "divergences", "share_r_hat_over_1_01"}
 
@@ -33,6 +39,8 @@ def study() -> seeds.SeedsStudy:
 def test_quick_design_is_what_the_docs_say():
     assert QUICK["seed_counts"] == [10, 100_000] and QUICK["cutoffs"] == [390.0, 700.0]
     assert QUICK["repeats"] == 2
+    # --quick samples as fit does, so that its fits converge where the posterior allows
+    assert seeds.example("four-digit-addition", quick=True)["sampler"] == bb.SamplerConfig()
     grid = np.asarray(QUICK["grid"])
     assert grid[0] == 15 and grid[-1] == 690 and {390.0, 405.0} <= set(grid)
     full = seeds.example("four-digit-addition")
@@ -196,7 +204,7 @@ def test_cli_json(study, capsys):
     # the quick example cut to one cell of 2 repeats: same padded length, batch and sampler
     # as the fixture, so no new compilation
     code = cli.main(["seeds", "--example", "four-digit-addition", "--quick", "--json",
-                     "--seed-counts", "100000", "--x-max", "700"])
+                     "--seed-counts", "100000", "--x-max", "700", *TEST_ARGS])
     out, err = capsys.readouterr()
     assert code == 0
     obj = json.loads(out)
@@ -206,6 +214,28 @@ def test_cli_json(study, capsys):
     cell = obj["cells"][0]
     assert (cell["seeds"], cell["x_max"], cell["repeats"]) == (100_000, 700.0, 2)
     assert 0 <= cell["coverage90"] <= 1 and cell["median_rel_width"] > 0
+    # the cells whose fits did not converge are named in the warnings, and only those
+    named = [w["message"] for w in obj["warnings"] if "chains disagree" in w["message"]]
+    assert bool(named) == (cell["share_r_hat_over_1_01"] > 0)
+    if named:
+        assert "100000 seeds at x_max 700" in named[0]
+
+
+def test_unconverged_cells_are_named(study):
+    """A study says which cells hold fits whose chains disagree (the tests' small budget
+    leaves some), in its report and as a SamplingWarning when check=True."""
+    s = study.summary
+    bad = s[s["share_r_hat_over_1_01"] > 0]
+    assert not bad.empty
+    message = seeds.study.unconverged_message(s)
+    for r in bad.itertuples():
+        assert f"{int(r.seeds)} seeds at x_max {r.x_max:g}" in message
+    for r in s[s["share_r_hat_over_1_01"] == 0].itertuples():
+        assert f"{int(r.seeds)} seeds at x_max {r.x_max:g}" not in message
+    assert study.report().splitlines()[-1] == f"warning: {message}"
+    one = {**QUICK, "seed_counts": [100_000], "cutoffs": [390.0], "check": True}
+    with pytest.warns(bb.SamplingWarning, match="chains disagree"):
+        bb.seeds_study(**one)
 
 
 @pytest.mark.parametrize("argv, match", [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -15,6 +16,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ..bands import curve_draws
+from ..checks import SamplingWarning
 from ..data import Curve
 from ..fitting import fit_many, resolve_model, sampler_config
 from ..result import Fit
@@ -162,6 +164,9 @@ class SeedsStudy:
             self.required_seeds.to_string(index=False),
             f"time: {self.time_s:.1f} s",
         ]
+        message = unconverged_message(self.summary)
+        if message:
+            lines.append(f"warning: {message}")
         return "\n".join(lines)
 
     def plot(self, **kwargs: Any) -> Figure:
@@ -220,6 +225,7 @@ def seeds_study(
     min_share: float = 0.9,
     sampler: SamplerConfig | None = None,
     batch_size: int | None = None,
+    check: bool = True,
     **deprecated: Any,
 ) -> SeedsStudy:
     """Simulate a planned scaling experiment many times, fit each, and judge the extrapolation.
@@ -261,6 +267,9 @@ def seeds_study(
     sampler : SamplerConfig, optional
         Sampler settings, the same for every fit (default ``STUDY_SAMPLER``: 2 chains x
         (300 + 300); ``chains=`` ... ``target_accept=`` as keywords are deprecated).
+    check : bool
+        Warn (:class:`~bnsl_bayes.checks.SamplingWarning`) naming the cells with fits whose
+        chains disagree (r_hat > 1.01): their bands mix modes the chains did not cross.
     batch_size : int, optional
         Curves per compiled call (see :func:`bnsl_bayes.fit_many`). The default is
         fit_many's: one fit per compiled call on a CPU (a vectorized NUTS step
@@ -394,6 +403,10 @@ def seeds_study(
     table = pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
     summary = summarize(table, tolerance=tolerance, min_share=min_share)
     required = required_seeds(summary)
+    if check:
+        message = unconverged_message(summary)
+        if message:
+            warnings.warn(message, SamplingWarning, stacklevel=2)
     truths_out = [{**t, "c": np.asarray(t["c"]).tolist(), "d": np.asarray(t["d"]).tolist(),
                    "f": np.asarray(t["f"]).tolist()} for t in truths]
     return SeedsStudy(
@@ -448,3 +461,15 @@ def required_seeds(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["x_max", "seeds"])
 
 
+def unconverged_message(summary: pd.DataFrame) -> str | None:
+    """The warning naming the cells with fits whose chains disagree, else None."""
+    bad = summary[summary["share_r_hat_over_1_01"] > 0]
+    if bad.empty:
+        return None
+    cells = ", ".join(f"{int(r.seeds)} seeds at x_max {r.x_max:g} ({r.share_r_hat_over_1_01:.0%})"
+                      for r in bad.itertuples())
+    return (f"fits whose chains disagree (r_hat > 1.01) in {len(bad)} of {len(summary)} cells: "
+            f"{cells}. Their bands mix modes the chains did not cross between, so coverage and "
+            f"width there are not the posterior's. Fix: a longer run (sampler=SamplerConfig("
+            f"warmup=2000, samples=2000); CLI --warmup/--samples); cutoffs before a break leave it "
+            f"weakly pinned, and there more draws may not be enough (docs/validation.md).")
