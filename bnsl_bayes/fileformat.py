@@ -21,6 +21,8 @@ import xarray as xr
 
 from .bands import curve_draws, predictive_draws
 from .data import Curve
+from .discrepancy import SITE as DISCREPANCY_SITE
+from .discrepancy import draw_slopes
 from .forms import get_form
 from .likelihood import draw_noise
 from .result import Fit
@@ -53,7 +55,8 @@ def build_datatree(
     """The ArviZ DataTree of a run: user-unit posterior, pointwise log likelihood, PPC, data.
 
     The noise sd ``sigma`` (integrated out during sampling) is drawn here from its exact
-    conditional posterior given each curve.
+    conditional posterior given each curve, and the slope error past the data
+    (:mod:`.discrepancy`, when the spec gives it) from its prior, which is its posterior.
     """
     form = get_form(spec.form)
     params = form.user_params(values, scaling, spec)
@@ -83,6 +86,12 @@ def build_datatree(
     names, var_dims = form.posterior_vars(spec.breaks)
     scalar = [k for k in names if k not in var_dims]
     posterior = {k: params[k] for k in scalar + ["sigma"]}
+    if spec.has_prior(DISCREPANCY_SITE):
+        # the slope error past the data touches no fit point: its posterior is its prior,
+        # drawn exactly here from a stream of its own (the draws above stay as they were)
+        posterior[DISCREPANCY_SITE] = draw_slopes(
+            spec.prior(DISCREPANCY_SITE), chains * draws,
+            np.random.default_rng([seed, 3])).reshape(chains, draws)
     posterior.update({k: params[k] for k in names if k in var_dims})
     dims = {"y": ["point"], "x": ["point"], "seeds": ["point"], "std": ["point"], **var_dims}
     attrs = {

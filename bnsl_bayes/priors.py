@@ -11,6 +11,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpyro.distributions as dist
+import numpyro.distributions.distribution as _distribution
+
+# numpyro's own factor() reads numpyro.distributions.distribution, an attribute the package
+# binds on import; when ArviZ was imported before NumPyro the binding can be missing (numpyro
+# 0.22, arviz 1.3) and every model with a constrained site fails. Bind it here, where this
+# package first imports NumPyro's distributions, whatever the caller imported first.
+if not hasattr(dist, "distribution"):
+    dist.distribution = _distribution
 
 __all__ = ["DISTRIBUTIONS", "Prior", "PriorSource"]
 

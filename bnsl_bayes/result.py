@@ -18,6 +18,8 @@ from . import checks
 from .bands import band_table, curve_draws, predictive_draws, predictive_log_density
 from .checks import MisfitWarning, SamplingWarning
 from .data import Curve, DataError
+from .discrepancy import SITE as DISCREPANCY_SITE
+from .discrepancy import offset, point_noise_factor, u_past
 from .drift import Drift, apply_drift
 from .forms import Form, get_form
 from .plot import per_break_variables, plot_fit
@@ -308,8 +310,22 @@ class Fit:
         return predictive_log_density(mu, self.draws()["sigma"], self.space, ks, ys)
 
     def _mean_draws(self, xs: np.ndarray, drift: Drift | None) -> np.ndarray:
-        """The mean curve per draw at ``xs``, moved past the data by ``drift`` if given."""
-        mu = curve_draws(self.draws(), xs, self.spec.form)
+        """The mean curve per draw at ``xs``: the law, plus past the last fit point the slope
+        error of :mod:`bnsl_bayes.discrepancy` (when the model gives it), moved further by
+        ``drift`` if given."""
+        d = self.draws()
+        mu = curve_draws(d, xs, self.spec.form)
+        past = u_past(xs, self.scaling.log_x0 + self.scaling.log_x_width,
+                      self.scaling.log_x_width)
+        if DISCREPANCY_SITE in d and np.any(past > 0):
+            factor = point_noise_factor(np.asarray(self.data["constant_data"]["seeds"].values))
+            delta = offset(d[DISCREPANCY_SITE], d["sigma"], factor, past)
+            # delta is exactly 0 up to the last fit point: the draws there stay as they are
+            if self.space == "log":
+                with np.errstate(over="ignore"):
+                    mu = mu * np.exp(delta)
+            else:
+                mu = mu + delta
         if drift is not None:
             mu = apply_drift(mu, xs, float(self.curve.x[self.curve.fit_mask].max()), drift,
                              self.space, self.seed)

@@ -16,6 +16,9 @@ What is simulated, exactly
   odds coordinate) on the standardized scale, with the spec's priors; the per-seed noise
   variance sigma^2 from the spec's InverseGamma prior.
 - Seeds: a whole number from 1 to ``MAX_SEEDS`` (uniform) per point, drawn per simulation.
+- Past the data (extrapolation coverage only): the true mean adds the slope error of
+  :mod:`.discrepancy`, ``s * sigma * sqrt(mean(1 / seeds_j)) * (u - 1)``, s from the spec's
+  ``extrapolation_slope`` prior (0 on the fit range, so the fits and the ranks do not see it).
 - Data: log y_j = log mu(x_j) + sigma / sqrt(seeds_j) * e_j, e_j ~ N(0, 1), with mu the BNSL in
   user units given by ``to_user_units`` of the standardized draw under the identity y-scaling
   (y_scale = 1, so log mu at the last point equals ``level``); the mean is computed by this
@@ -78,6 +81,8 @@ from scipy import stats
 
 from .calibrate import calibrate_drifts
 from .data import Curve
+from .discrepancy import SITE as DISCREPANCY_SITE
+from .discrepancy import draw_slopes, point_noise_factor
 from .fitting import fit_many
 from .result import Fit
 from .sampling.nuts import SamplerConfig
@@ -228,6 +233,14 @@ def simulate(spec: ModelSpec, n: int, seed: int, *, ignore_seeds: bool = False):
     seeds = rng.integers(1, MAX_SEEDS + 1, size=(n, len(x)))
     mu = log_mean(np.log(x), user)
     log_y = mu + truth["sigma"][:, None] / np.sqrt(seeds) * rng.standard_normal(mu.shape)
+    # the slope error past the data (bnsl_bayes.discrepancy) from the spec's prior, and each
+    # curve's typical point sd relative to sigma: the truth of a new point past the data
+    if spec.has_prior(DISCREPANCY_SITE):
+        user[DISCREPANCY_SITE] = draw_slopes(spec.prior(DISCREPANCY_SITE), n,
+                                             np.random.default_rng([seed, 4]))
+    else:
+        user[DISCREPANCY_SITE] = np.zeros(n)
+    user["point_noise_factor"] = np.array([point_noise_factor(k) for k in seeds])
     curves = [
         Curve.from_arrays(x, np.exp(log_y[i]),
                              seeds=np.ones(len(x)) if ignore_seeds else seeds[i],
@@ -255,6 +268,9 @@ def extrapolation_coverage(fits: list[Fit], user: dict[str, np.ndarray], seed: i
     u = np.asarray(EXTRAPOLATION_U)
     x_new = X_LAST ** u
     true_log_mu = log_mean(np.log(x_new), user)  # (n, M)
+    if DISCREPANCY_SITE in user:  # the true mean past the data carries the true slope error
+        true_log_mu = true_log_mu + (user[DISCREPANCY_SITE] * user["sigma"]
+                                     * user["point_noise_factor"])[:, None] * (u - 1.0)[None, :]
     rng = np.random.default_rng([seed, 3])
     new_run = true_log_mu + user["sigma"][:, None] * rng.standard_normal(true_log_mu.shape)
     def covered(drift_of):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .discrepancy import SITE as DISCREPANCY_SITE
+from .discrepancy import SITE_INFO as DISCREPANCY_SITE_INFO
 from .forms import FORMS, get_form
 from .priors import DISTRIBUTIONS as _DISTRIBUTIONS
 from .priors import Prior
@@ -54,6 +56,10 @@ class ModelSpec:
     def prior(self, site: str) -> Prior:
         """The prior of ``site``."""
         return dict(self.priors)[site]
+
+    def has_prior(self, site: str) -> bool:
+        """Whether the specification gives ``site`` (optional sites may be left out)."""
+        return site in dict(self.priors)
 
     @property
     def n_law_params(self) -> int:
@@ -181,7 +187,9 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     missing = [s for s in needed if s not in table]
     if missing:
         raise fail(f"missing prior(s) {missing}; every site needs one: {list(needed)}")
-    known = shape.all_sites()
+    # optional for every form: the slope error past the data (bnsl_bayes.discrepancy)
+    optional = {DISCREPANCY_SITE: DISCREPANCY_SITE_INFO}
+    known = {**shape.all_sites(), **optional}
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise fail(f"unknown prior site(s) {unknown} for form {form!r}; its sites are "
@@ -189,6 +197,9 @@ def parse_spec(text: str, *, source: str = "<string>") -> ModelSpec:
     priors = []
     for site, (support, _, _) in needed.items():
         priors.append((site, _parse_prior(table[site], site, fail, support)))
+    for site, (support, _, _) in optional.items():
+        if site in table:
+            priors.append((site, _parse_prior(table[site], site, fail, support)))
     return ModelSpec(
         name=name, form=form, breaks=breaks, priors=tuple(priors), description=description
     )

@@ -344,9 +344,14 @@ def test_log_predictive_density_matches_the_draws(addition_fit, drift):
     got = addition_fit.log_predictive_density(x, y, seeds=[1, 1, 1, 2, 3], drift=drift)
     d = addition_fit.draws()
     mu = curve_draws(d, x)
+    # the slope error past the data of the bundled model: s * sigma * sqrt(mean(1 / seeds of
+    # the fit points)) per fit-range width of log x past the last fit point
+    fit_x, fit_seeds = curve.x[curve.fit_mask], curve.seeds[curve.fit_mask]
+    past = np.maximum(np.log(x / fit_x.max()) / np.log(fit_x.max() / fit_x.min()), 0.0)
+    scale = d["extrapolation_slope"] * d["sigma"] * np.sqrt(np.mean(1.0 / fit_seeds))
+    mu = mu * np.exp(scale[:, None] * past[None, :])
     if drift is not None:
-        mu = apply_drift(mu, x, float(curve.x[curve.fit_mask].max()), drift, "log",
-                         addition_fit.seed)
+        mu = apply_drift(mu, x, float(fit_x.max()), drift, "log", addition_fit.seed)
     sd = d["sigma"][:, None] / np.sqrt([1, 1, 1, 2, 3])[None, :]
     z = (np.log(y)[None, :] - np.log(mu)) / sd
     dens = np.exp(-0.5 * z**2) / (np.sqrt(2 * np.pi) * sd * y[None, :])

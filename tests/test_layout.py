@@ -125,7 +125,7 @@ def test_package_has_no_import_cycle():
 #: The layers of the package, bottom to top (docs/architecture.md): a module imports only from
 #: its own layer or below. A name stands for the module and, with a trailing dot, its package.
 LAYERS = [
-    ["errors", "law", "priors"],
+    ["errors", "law", "priors", "discrepancy"],
     ["tables"],
     ["data", "datasets"],
     ["standardize", "likelihood", "scoring", "pointfit"],

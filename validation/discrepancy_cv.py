@@ -1,0 +1,142 @@
+"""How the slope error past the data (bnsl_bayes.discrepancy) was chosen: grouped CV.
+
+The law's posterior does not depend on the discrepancy (it is 0 on the fit range), so one set of
+fits of the 92 Revisiting curves scores every candidate predictive exactly: per posterior draw,
+a new point past the data is Normal around the draw's mean with variance
+
+    sigma^2 [1 + (om^2 + tb^2 (u - 1) + tau^2 (u - 1)^2) / g],   g ~ chi2(df) / df per draw
+
+(om: a nugget, tb: a Brownian drift, tau: a slope error, all in units of the fit points' noise;
+df = None: g = 1). Each candidate is scored with NSL-PFN's protocol (RMSLE of the median, LL of
+held-out y, MSCE over 7 levels, per curve, averaged per domain). The groups are the 4 vision
+data sets (bird, c, cal, inet: 3 shot counts x 6 models each), LM, NMT and BB; for each group the
+candidate is chosen on the other 6 and scored on it, and the tables report the held-out groups.
+
+    python -m validation discrepancy_cv                     # fits the 92 curves (~6-10 min)
+    python -m validation discrepancy_cv --fits DIR          # reuse fits saved as DIR/NNN.nc
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.special import logsumexp, ndtr
+
+import bnsl_bayes as bb
+from bnsl_bayes.bands import curve_draws
+from bnsl_bayes.scoring import NSL_PFN_LEVELS
+
+LEVELS = np.asarray(NSL_PFN_LEVELS)
+
+
+def arrays(fit: bb.Fit, key: str, n_draws: int = 1000) -> dict:
+    """What scoring needs of one fit: law draws at the held-out x, sigma, u - 1, log y."""
+    c = fit.curve
+    d = fit.draws()
+    idx = np.linspace(0, d["sigma"].size - 1, min(n_draws, d["sigma"].size)).astype(int)
+    sub = {k: v[idx] for k, v in d.items()}
+    xh, yh = c.x[c.held_out], c.y[c.held_out]
+    w = fit.scaling.log_x_width
+    factor = float(np.sqrt(np.mean(1.0 / c.seeds[c.fit_mask])))
+    return {"key": key, "lm": np.log(curve_draws(sub, xh, fit.spec.form)),
+            "sigma": sub["sigma"] * factor, "ly": np.log(yh),
+            "du": (np.log(xh) - np.log(c.x[c.fit_mask].max())) / w}
+
+
+def score(c: dict, om=0.0, tb=0.0, tau=0.0, df=None) -> dict:
+    """NSL-PFN's scores of one curve under one candidate (exact mixture over draws)."""
+    lm, sig, ly, du = c["lm"], c["sigma"][:, None], c["ly"], c["du"][None, :]
+    g = np.ones_like(sig)
+    if df is not None:
+        g = (np.random.default_rng(0).chisquare(df, size=sig.shape[0]) / df)[:, None]
+    sd = sig * np.sqrt(1.0 + (om**2 + tb**2 * du + tau**2 * du**2) / g)
+    z = (ly[None, :] - lm) / sd
+    pit = ndtr(z).mean(0)
+    logp = logsumexp(-0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi), axis=0) \
+        - np.log(lm.shape[0])
+    cov = np.array([np.mean(np.abs(pit - 0.5) <= lv / 2) for lv in LEVELS])
+    return {"rmsle": float(np.sqrt(np.mean((np.median(lm, 0) - ly) ** 2))),
+            "ll": float(np.mean(logp - ly)), "cov": cov,
+            "msce": float(np.mean((cov - LEVELS) ** 2))}
+
+
+def group(key: str) -> str:
+    dom = key.split("/")[0]
+    return f"IC:{key.split('/')[1].split('_')[0]}" if dom == "IC" else dom
+
+
+def domain_table(rows: dict) -> dict:
+    out = {}
+    for name, doms in (("IC", ("IC",)), ("LM", ("LM",)), ("NMT", ("NMT",)), ("BB", ("BB",)),
+                       ("pooled", ("LM", "NMT", "BB"))):
+        ks = [k for k in rows if k.split("/")[0] in doms]
+        if ks:
+            out[name] = {"curves": len(ks),
+                         "rmsle": float(np.mean([rows[k]["rmsle"] for k in ks])),
+                         "ll": float(np.mean([rows[k]["ll"] for k in ks])),
+                         "msce": float(np.mean([rows[k]["msce"] for k in ks])),
+                         "coverage": np.mean([rows[k]["cov"] for k in ks], 0).tolist()}
+    return out
+
+
+FAMILIES = {
+    "nugget": [{"om": o} for o in (0, 1, 1.5, 2, 2.5, 3, 4, 5)],
+    "brownian": [{"tb": t} for t in (0, 2, 4, 6, 8, 12, 16, 24)],
+    "slope (Normal)": [{"tau": t} for t in (0, 5, 10, 20, 40, 80)],
+    "slope (Student-t)": [{"tau": t, "df": d} for t in (0, 15, 20, 30, 45, 60, 90)
+                          for d in (1, 2, 3, 5, 10)],
+    "all three, Student-t": [{"om": o, "tb": b, "tau": t, "df": d} for o in (0, 1, 2)
+                             for b in (0, 4, 8) for t in (0, 10, 20, 30) for d in (None, 3, 5)],
+}
+
+
+def cross_validate(curves: list[dict], grid: list[dict], table: list[dict], how: str
+                   ) -> tuple[dict, dict]:
+    """Leave-one-group-out choice (``how``: "ll" maximizes mean LL, "msce" minimizes mean
+    MSCE over the other groups' curves) from ``table`` (per candidate of ``grid``, per curve
+    key, its scores); the held-out groups' rows and the choices."""
+    keys = [c["key"] for c in curves]
+    held, chosen = {}, {}
+    for g in sorted({group(k) for k in keys}):
+        train = [k for k in keys if group(k) != g]
+        sign = 1.0 if how == "ll" else -1.0
+        best = max(range(len(grid)),
+                   key=lambda i: sign * np.mean([table[i][k][how] for k in train]))
+        chosen[g] = grid[best]
+        held.update({k: table[best][k] for k in keys if group(k) == g})
+    return domain_table(held), chosen
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fits", help="folder of saved fits NNN.nc and meta.json (keys)")
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args(argv)
+    if args.fits:
+        keys = json.load(open(os.path.join(args.fits, "meta.json"), encoding="utf-8"))["keys"]
+        fits = [bb.load(os.path.join(args.fits, f"{i:03d}.nc")) for i in range(len(keys))]
+    else:
+        rev = bb.datasets.load("revisiting")
+        keys = list(rev)
+        fits = bb.fit_many([rev[k] for k in keys], seed=0, check=False)
+    curves = [arrays(f, k) for f, k in zip(fits, keys, strict=True)]
+    res = {"plain": domain_table({c["key"]: score(c) for c in curves}), "families": {}}
+    for name, grid in FAMILIES.items():
+        table = [{c["key"]: score(c, **th) for c in curves} for th in grid]
+        for how in ("ll", "msce"):
+            tab, chosen = cross_validate(curves, grid, table, how)
+            res["families"][f"{name}, by {how}"] = {"held_out": tab, "chosen": chosen}
+    for name, r in [("plain", {"held_out": res["plain"], "chosen": {}}),
+                    *res["families"].items()]:
+        print(f"== {name}: chosen {r['chosen']}")
+        for dom, s in r["held_out"].items():
+            print(f"  {dom:6s} n={s['curves']:2d} RMSLE {s['rmsle']:.4f} LL {s['ll']:.3f} "
+                  f"MSCE {s['msce']:.4f} cov " + " ".join(f"{v:.2f}" for v in s["coverage"]))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(res, fh, indent=1, default=str)
+    return 0
