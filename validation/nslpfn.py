@@ -130,7 +130,7 @@ def reliability_plot(res: dict[str, Any], path: str) -> None:
     ax.set_xlabel("nominal level of the central predictive interval")
     ax.set_ylabel("share of held-out points inside")
     ax.set_title("bnsl-bayes defaults on the Revisiting curves")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
