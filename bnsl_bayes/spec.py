@@ -94,9 +94,16 @@ def _toml_string(text: str) -> str:
 
 
 def _models_dir() -> Path:
-    """The folder of the bundled specifications (the repository's ``models/``, installed as the
-    package ``bnsl_bayes.models``)."""
-    return Path(str(resources.files("bnsl_bayes.models")))
+    """The folder of the bundled specifications: the repository's ``models/``, installed as the
+    package ``bnsl_bayes.models``.
+
+    Run from a source checkout (the tests from the repository root import the package from the
+    working tree, which has no ``bnsl_bayes/models``), it is the ``models/`` beside the package.
+    """
+    try:
+        return Path(str(resources.files("bnsl_bayes.models")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "models"
 
 
 def available_models() -> list[str]:
