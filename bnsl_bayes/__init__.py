@@ -102,7 +102,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
 #    backend runs.
 # 2. NumPyro before ArviZ: importing arviz before numpyro.distributions leaves the attribute
 #    numpyro.distributions.distribution unset (numpyro 0.22, arviz 1.3), which numpyro itself
-#    uses.
+#    uses. The package's own models are safe either way (priors.py binds the attribute); the
+#    order keeps a user's own NumPyro code working after ``import bnsl_bayes, arviz``.
 #
 # A finder placed first on sys.meta_path sees the first import of each and keeps the order.
 class _RunAfter(importlib.abc.Loader):
@@ -140,8 +141,11 @@ class _ImportOrder(importlib.abc.MetaPathFinder):
                         break
             if spec is not None and spec.loader is not None:
                 spec.loader = _RunAfter(spec.loader)
-        if _settled() and self in sys.meta_path:
-            sys.meta_path.remove(self)
+        if _settled():
+            try:
+                sys.meta_path.remove(self)
+            except ValueError:  # another thread's import removed it first
+                pass
         return spec
 
 

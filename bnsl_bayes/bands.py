@@ -30,6 +30,8 @@ __all__ = ["band_table", "curve_draws", "predictive_draws", "predictive_log_dens
 #: inf (an extreme draw) is a component far out instead of an infinite one; exp() of the clip
 #: is still 0 or inf in float64.
 LOG_CLIP = 800.0
+#: |mean| above which the linear-space mixture is clipped (its variance then stays finite).
+LINEAR_CLIP = 1e150
 #: The mixture quantile stops when its CDF is within this of the level (a probability, far below
 #: the Monte Carlo error of any number of posterior draws), or the bracket is as narrow as
 #: float64 allows. Where the CDF is flat at the level (components far apart next to their
@@ -111,7 +113,9 @@ def _noise_space(mu: np.ndarray, sigma: np.ndarray, space: NoiseSpace,
         with np.errstate(divide="ignore"):
             m = np.clip(np.log(mu), -LOG_CLIP, LOG_CLIP)
     else:
-        m = mu
+        # far past the data a law can exceed any metric's range; clipped so that the mixture's
+        # variance (its first guess) stays finite
+        m = np.clip(mu, -LINEAR_CLIP, LINEAR_CLIP)
     return np.ascontiguousarray(m), np.broadcast_to(sd, m.shape)
 
 

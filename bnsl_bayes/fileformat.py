@@ -31,8 +31,9 @@ from .standardize import ModelData, Scaling
 
 __all__ = ["FORMAT_VERSION", "build_datatree", "json_attr", "load"]
 
-#: Version of the layout; :func:`load` refuses files of a newer one.
-FORMAT_VERSION = 1
+#: Version of the layout; :func:`load` reads it and every older one and refuses a newer one.
+#: 2: the posterior may hold ``extrapolation_slope`` and the model file its prior.
+FORMAT_VERSION = 2
 
 
 def _package_version() -> str:

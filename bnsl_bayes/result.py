@@ -320,10 +320,13 @@ class Fit:
         if DISCREPANCY_SITE in d and np.any(past > 0):
             factor = point_noise_factor(np.asarray(self.data["constant_data"]["seeds"].values))
             delta = offset(d[DISCREPANCY_SITE], d["sigma"], factor, past)
-            # delta is exactly 0 up to the last fit point: the draws there stay as they are
             if self.space == "log":
-                with np.errstate(over="ignore"):
-                    mu = mu * np.exp(delta)
+                # clipped as the drift's: a far Student-t draw gives a huge but finite mean,
+                # never inf (whose quantiles would be nan); up to the last fit point delta is 0
+                # and the draws stay as they are
+                with np.errstate(divide="ignore"):
+                    moved = np.exp(np.clip(np.log(mu) + delta, -700.0, 700.0))
+                mu = np.where(past > 0, moved, mu)
             else:
                 mu = mu + delta
         if drift is not None:

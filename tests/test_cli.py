@@ -555,3 +555,19 @@ def test_a_submodule_alone_keeps_the_import_orders():
         "print('ok')\n")
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "ok"
+
+
+def test_drift_without_points_to_score_exits_2_before_sampling(tmp_path, monkeypatch, capsys):
+    """--drift refits on the first 75% of the fit range and scores the rest: a curve with no
+    point left to score says so before the fit samples, not after it."""
+    def boom(*args, **kw):  # pragma: no cover - reached only on a bug
+        raise AssertionError("sampling started")
+
+    monkeypatch.setattr(bb.fitting, "run_nuts", boom)
+    path = tmp_path / "six.csv"
+    x = np.geomspace(10.0, 1e4, 6)
+    path.write_text("x,y\n" + "".join(f"{a},{2 * a**-0.3}\n" for a in x), encoding="utf-8")
+    code = main(["fit", str(path), "--drift"])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "--drift:" in err and "score" in err

@@ -150,3 +150,17 @@ def test_cli_predict_reads_the_stored_fit(fit):
     want = RECORD["predict"]
     idx = [want["x"].index(736.0), want["x"].index(2000.0)]
     assert got == pytest.approx([want["median"][i] for i in idx], rel=1e-10)
+
+
+def test_format_2_with_the_slope_error_loads_and_predicts_as_recorded():
+    """The v2 fixture (model files and posteriors with ``extrapolation_slope``) loads and
+    predicts what the version that wrote it predicted, past the data too."""
+    nc = FIXTURES / "four_digit_addition_v2.nc"
+    record = json.loads((FIXTURES / "four_digit_addition_v2.json").read_text(encoding="utf-8"))
+    fit = bb.load(nc)
+    assert int(fit.data.attrs["bnsl_bayes_format"]) == 2 == record["bnsl_bayes_format"]
+    assert "extrapolation_slope" in fit.data["posterior"] and fit.spec.has_prior(
+        "extrapolation_slope")
+    table = fit.predict(record["predict"]["x"], prob=record["prob"])
+    for col in ("median", "mean_lo", "mean_hi"):
+        np.testing.assert_allclose(table[col], record["predict"][col], rtol=1e-9, err_msg=col)

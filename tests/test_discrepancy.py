@@ -74,3 +74,23 @@ def test_the_law_is_sampled_as_without_it_and_bands_widen_past_the_data_only(pai
     width_plain = np.log(b["pred_hi"] / b["pred_lo"]).to_numpy()
     assert np.all(width_full > width_plain)
     assert np.all(np.diff(width_full - width_plain) > 0)  # the gap grows with the distance
+
+
+@pytest.mark.parametrize("space", ["log", "linear"])
+def test_far_past_a_noisy_curve_the_bands_stay_finite_and_ordered(space):
+    """A narrow, noisy fit range puts x far past the data at a hundred fit-range widths, where
+    a Student-t slope error times that distance exceeds float64's exp: clipped, never inf or
+    nan (warnings are errors here), in both noise spaces."""
+    rng = np.random.default_rng(4)
+    x = np.geomspace(100.0, 200.0, 8)
+    y = 2.0 * x**-0.3 * np.exp(0.3 * rng.standard_normal(x.size))
+    if space == "linear":
+        y = y - 0.2  # some values below 0: the linear space
+    fit = bb.fit(x, y, breaks=0, space=space, seed=0, **SMALL)
+    table = fit.predict([150.0, 400.0, 200.0 * 1e40])
+    assert np.isfinite(table.drop(columns="x").to_numpy()).all(), table
+    for lo, hi in (("pred_lo", "mean_lo"), ("mean_lo", "median"), ("median", "mean_hi"),
+                   ("mean_hi", "pred_hi")):
+        assert (table[lo] <= table[hi]).all(), (lo, hi, table)
+    lpd = fit.log_predictive_density([400.0], [float(y[-1])])
+    assert np.isfinite(lpd).all()

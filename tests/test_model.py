@@ -43,11 +43,8 @@ SCALINGS = {
 
 @contextmanager
 def _capture_residual(captured: dict):
-    """Record the residual obs - mean handed to the marginal likelihood (if the model has one)."""
-    orig = getattr(model_module, "marginal_log_likelihood", None)
-    if orig is None:
-        yield
-        return
+    """Record the residual obs - mean handed to the marginal likelihood (Form.model calls it)."""
+    orig = model_module.marginal_log_likelihood
 
     def spy(resid, *args, **kwargs):
         captured["resid"] = resid
@@ -260,10 +257,8 @@ def test_log_density_finite_at_prior_draws():
 
 # ---------------------------------------------------------------------------- noise marginal
 def test_marginal_likelihood_equals_integral_over_the_noise():
-    """If the noise variance is integrated out analytically: check the integral numerically."""
-    marginal = getattr(model_module, "marginal_log_likelihood", None)
-    if marginal is None:
-        pytest.skip("the model samples the noise (no analytic marginal)")
+    """The noise variance is integrated out analytically: check the integral numerically."""
+    marginal = likelihood_module.marginal_log_likelihood
     rng = np.random.default_rng(3)
     n = np.array([1.0, 4.0, 9.0, 1.0, 16.0])
     resid = rng.normal(0, 0.05, 5) / np.sqrt(n)
@@ -291,10 +286,7 @@ def test_marginal_likelihood_equals_integral_over_the_noise():
 
 
 def test_noise_draws_follow_the_conditional_inverse_gamma():
-    draw_noise = getattr(likelihood_module, "draw_noise", None)
-    noise_prior = getattr(likelihood_module, "noise_prior", None)
-    if draw_noise is None or noise_prior is None:
-        pytest.skip("the model samples the noise (no conditional draws)")
+    draw_noise, noise_prior = likelihood_module.draw_noise, likelihood_module.noise_prior
     spec = load_spec("bnsl-1")
     alpha, beta = noise_prior(spec)
     n = np.array([1.0, 4.0, 1.0])

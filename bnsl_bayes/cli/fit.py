@@ -72,6 +72,17 @@ def _cmd_fit(args: argparse.Namespace) -> int:
              f"{int(curve.fit_mask.sum())} points (the first run of a model shape also "
              f"compiles; about a minute)...")
         options["progress"] = True
+    if args.drift and args.breaks != "auto":
+        # the refit's data, checked before minutes of sampling (--breaks auto: after the choice)
+        from ..drift import lfo_curve
+        from ..fitting import resolve_model
+
+        spec = resolve_model(1 if args.breaks is None and args.model is None else args.breaks,
+                             args.model)
+        try:
+            lfo_curve(curve, spec.n_law_params)
+        except bb.DataError as err:
+            raise bb.DataError(f"--drift: {err}") from None
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", bb.SamplingWarning)

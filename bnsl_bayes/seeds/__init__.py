@@ -22,6 +22,9 @@ so cells differ only by their design; within a cell the repeats are independent.
 Measures at each target x (all in log space): ``abs_log_error = |log median - log truth|``,
 ``covered`` (the central ``prob`` credible band of the mean curve holds the truth) and
 ``rel_width = log(hi / lo)`` (about the band's width relative to the truth for narrow bands).
+The band is that of the law itself, without the model's slope error past the data
+(:mod:`bnsl_bayes.discrepancy`): the simulated truth is a law, and the study asks how well the
+data pin it, not how far a real curve may stray from any law.
 A repeat *extrapolates* when its error is at most ``tolerance`` at every target; a cell meets the
 tolerance when at least ``min_share`` of its repeats extrapolate.
 """
