@@ -17,14 +17,16 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from .checks import passes
 from .data import Curve, DataError, NoiseSpace
 from .fileformat import build_datatree, json_attr
 from .forms import get_form
 from .loo import Comparison, LOOWarning, SelectionError, auto_choice, loo_table
 from .result import Fit
-from .sampling.nuts import SamplerConfig, run_nuts, run_nuts_batch
+from .sampling.nuts import SamplerConfig, run_nuts_batch
 from .sampling.progress import Bar
 from .sampling.ray_backend import check_ray_address, run_batches_on_ray
+from .sampling.smc import run_smc_batch
 from .spec import ModelSpec, SpecError, load_spec
 from .standardize import ModelData, Scaling
 
@@ -205,10 +207,7 @@ def fit(
         return fit_auto(curve, model=model, check=check, space=space, seed=seed,
                         sampler=sampler, progress=progress)
     spec, config = settings(breaks, model, seed, sampler, progress)
-    space, scaling, mdata = prepare(curve, spec, space)
-    values, stats, warm_div = run_nuts(spec, space, mdata, config, int(seed))
-    result = finish(values, stats, warm_div, spec=spec, config=config, scaling=scaling,
-                     curve=curve, mdata=mdata, seed=int(seed), time_s=time.perf_counter() - t0)
+    (result,) = fit_curves([curve], spec, config, space, [int(seed)], check=False, t0=t0)
     if check:
         result.check(stacklevel=2)
     return result
@@ -276,17 +275,45 @@ def prepare(curve: Curve, spec: ModelSpec,
 
 
 def finish(values, stats, warm_div, *, spec, config, scaling, curve, mdata, seed,
-            time_s) -> Fit:
-    """The Fit of one sampled curve."""
+            time_s, smc: Mapping[str, np.ndarray] | None = None) -> Fit:
+    """The Fit of one sampled curve: by NUTS, or by SMC when ``smc`` (its per-run information
+    from :func:`~.sampling.smc.run_smc_batch`) is given."""
     dt = build_datatree(values, stats, spec=spec, scaling=scaling, curve=curve, mdata=mdata,
                         seed=seed)
     dt.attrs.update({
         "sampler": json_attr(
             {k: getattr(config, k) for k in config.__dataclass_fields__ if k != "progress"}),
+        "sampling_method": "nuts" if smc is None else "smc",
         "warmup_divergences": warm_div,
         "time_s": time_s,
     })
+    if smc is not None:
+        dt.attrs["smc"] = json_attr(smc_summary(smc))
     return Fit(data=dt, spec=spec, scaling=scaling, curve=curve, seed=seed)
+
+
+def smc_summary(info: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """The per-run record of an SMC fit kept in its attributes: each run's log evidence, its
+    number of temperatures, the last temperature reached (1 unless the run stopped at
+    ``MAX_STAGES``), and each stage's temperature and mean acceptance of the HMC moves."""
+    stages = [int(k) for k in np.asarray(info["stages"])]
+    return {
+        "log_evidence": [float(v) for v in np.asarray(info["log_evidence"])],
+        "stages": stages,
+        "final_temperature": [float(v) for v in np.asarray(info["final_temperature"])],
+        "temperatures": [[float(t) for t in row[:k]]
+                         for row, k in zip(np.asarray(info["temperatures"]), stages, strict=True)],
+        "acceptance": [[float(a) for a in row[:k]]
+                       for row, k in zip(np.asarray(info["acceptance"]), stages, strict=True)],
+    }
+
+
+def better(candidate: dict[str, float | int], incumbent: dict[str, float | int]) -> bool:
+    """Whether a fit with diagnostics ``candidate`` should replace one with ``incumbent``: it
+    passes where the other does not, or neither passes and its chains (runs) disagree less."""
+    if passes(candidate) != passes(incumbent):
+        return passes(candidate)
+    return not passes(incumbent) and candidate["max_r_hat"] < incumbent["max_r_hat"]
 
 
 def fit_many(
@@ -410,6 +437,12 @@ def fit_curves(
         idx = [i for i, p in enumerate(prepared) if p[0] == sp]
         if not idx:
             continue
+        if config.method == "smc":
+            done += len(idx)
+            run_smc(results, idx, prepared, items, spec, sp, config, seeds, batch_size, t0)
+            if progress is not None:
+                progress(done, len(items))
+            continue
         data = [prepared[i][2] for i in idx]
         seeds_sp = [int(seeds[i]) for i in idx]
         if ray_address is None:
@@ -432,10 +465,48 @@ def fit_curves(
             results[i] = finish(values, stats, warm_div, spec=spec, config=config,
                                  scaling=scaling, curve=items[i], mdata=mdata,
                                  seed=int(seeds[i]), time_s=elapsed)
+        if config.method == "auto":
+            # NUTS's chains disagree (or diverge, or mix slowly) where the data pin a break
+            # weakly and the posterior has several modes: tempered SMC holds them all
+            failed = [i for i in idx if not passes(results[i].diagnostics())]
+            run_smc(results, failed, prepared, items, spec, sp, config, seeds, batch_size, t0)
     if check:
         for r in results:
             r.check(stacklevel=3)  # the warning points at the caller of fit_many
     return results
+
+
+def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: list[Curve],
+            spec: ModelSpec, space: NoiseSpace, config: SamplerConfig, seeds: list[int],
+            batch_size: int | None, t0: float) -> None:
+    """Fit curves ``idx`` (all of noise space ``space``) by tempered SMC, in place: each
+    replaces the NUTS fit in ``results`` where there is none or where it is
+    :func:`better`."""
+    if not idx:
+        return
+    start = time.perf_counter()
+    runs = run_smc_batch(spec, space, [prepared[i][2] for i in idx], config,
+                         [int(seeds[i]) for i in idx], batch=batch_size)
+    each = (time.perf_counter() - start) / len(idx)
+    for i, (values, stats, info) in zip(idx, runs, strict=True):
+        _, scaling, mdata = prepared[i]
+        previous = results[i]
+        # NUTS's share of the call's time (t0 on) plus this curve's share of SMC's
+        elapsed = each + (0.0 if previous is None else float(previous.data.attrs["time_s"]))
+        if previous is None:
+            elapsed += (start - t0) / len(items)
+        candidate = finish(values, stats, 0, spec=spec, config=config, scaling=scaling,
+                           curve=items[i], mdata=mdata, seed=int(seeds[i]), time_s=elapsed,
+                           smc=info)
+        if previous is None:
+            results[i] = candidate
+            continue
+        nuts = previous.diagnostics()
+        candidate.data.attrs["nuts_diagnostics"] = json_attr(nuts)
+        if better(candidate.diagnostics(), nuts):
+            results[i] = candidate
+        else:
+            previous.data.attrs["smc_diagnostics"] = json_attr(candidate.diagnostics())
 
 
 def fit_models(curve: Curve, specs: Sequence[ModelSpec], *, space: NoiseSpace | None = None,

@@ -21,10 +21,16 @@ converged fit has a reliable PSIS-LOO (a few influential points are common on sh
 are the converged ones ranked by their elpd_loo all the same, with a warning. When no fit's
 sampling passed, no model is best. The column ``problem`` says what is wrong with each fit.
 Held-out points of a curve are never used here.
+
+The columns ``sampler`` and ``log_evidence`` say which sampler ran each fit and, for a fit
+sampled by tempered SMC, its log evidence ``log p(y)`` (NaN for a NUTS fit): with every form
+fitted by SMC (``SamplerConfig(method="smc")``) the differences of ``log_evidence`` are log Bayes
+factors between the numbers of breaks, next to the predictive ranking of elpd_loo.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -45,7 +51,7 @@ K_THRESHOLD = 0.7
 #: Columns of the comparison table, in order.
 COLUMNS = ("rank", "elpd_loo", "se", "d_loo", "dse", "weight", "p_loo", "n_bad_k", "max_k",
            "breaks", "n_points", "divergences", "max_r_hat", "min_ess_bulk", "eligible",
-           "problem")
+           "problem", "sampler", "log_evidence")
 _INT_COLUMNS = ("rank", "n_bad_k", "breaks", "n_points", "divergences")
 #: What to do when no fit may win: the fixes of failed sampling and of unreliable PSIS-LOO.
 _NONE_FIX = ("Fix: run longer (sampler=SamplerConfig(warmup=2000, samples=2000); CLI --warmup 2000 "
@@ -279,7 +285,9 @@ def loo_table(
                    "n_points": int(pk.size), "divergences": int(diag["divergences"]),
                    "max_r_hat": float(diag["max_r_hat"]),
                    "min_ess_bulk": float(diag["min_ess_bulk"]), "problem": problem,
-                   "_group": 0 if not problem else (1 if passes(diag) else 2)}
+                   "_group": 0 if not problem else (1 if passes(diag) else 2),
+                   "sampler": str(f.data.attrs.get("sampling_method", "nuts")),
+                   "log_evidence": log_evidence(f)}
         x = np.asarray(f.data["constant_data"]["x"].values, dtype=float)
         msg = _k_message(name, str(k), pk, x, k_threshold)
         if msg:
@@ -339,6 +347,14 @@ def loo_table(
             f"by elpd_loo all the same: read the ranking and the weights with caution, above "
             f"all where d_loo is within a few dse.")
     return table, loos, messages
+
+
+def log_evidence(fit: Fit) -> float:
+    """``log p(y)`` of a fit sampled by tempered SMC (the mean over its runs, of the
+    standardized observations, so comparable between forms fitted to the same curve); NaN
+    for a NUTS fit, which does not estimate it."""
+    info = json.loads(fit.data.attrs.get("smc", "null") or "null")
+    return float(np.mean(info["log_evidence"])) if info else math.nan
 
 
 def auto_choice(table: pd.DataFrame, curve_name: str = "") -> tuple[str | None, str | None]:

@@ -59,7 +59,7 @@ def _version() -> str:
 
 
 #: The sampler options every sampling subcommand takes.
-SAMPLER_OPTIONS = ("chains", "warmup", "samples", "target_accept")
+SAMPLER_OPTIONS = ("chains", "warmup", "samples", "target_accept", "method", "particles")
 
 
 def _sampler(args: argparse.Namespace, default: Any = None) -> Any:
@@ -363,6 +363,11 @@ def _add_sampler_options(p: argparse.ArgumentParser, title: str, seed_help: str)
     g.add_argument("--target-accept", type=float, metavar="P",
                    help=f"target acceptance of the step size adaptation (default: "
                         f"{d['target_accept']})")
+    g.add_argument("--method", choices=("auto", "nuts", "smc"),
+                   help="sampler: NUTS, tempered SMC, or auto = NUTS and then SMC where NUTS's "
+                        "diagnostics fail (default: auto)")
+    g.add_argument("--particles", type=int, metavar="N",
+                   help="particles of each SMC run (default: 1000)")
     return g
 
 

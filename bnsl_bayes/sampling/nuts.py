@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import jax
@@ -51,6 +51,10 @@ __all__ = [
     "run_nuts_batch",
     "trace_count",
 ]
+
+
+#: The samplers ``SamplerConfig.method`` names.
+METHODS = ("auto", "nuts", "smc")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,17 @@ class SamplerConfig:
     progress : bool
         Draw a progress bar of the iterations on standard error while sampling (a host
         callback in the compiled loop; a separate compiled program from the silent one).
+    method : {"auto", "nuts", "smc"}
+        ``"nuts"``: NUTS alone. ``"smc"``: adaptive tempered SMC alone
+        (:mod:`bnsl_bayes.sampling.smc`; ``chains`` independent runs of ``particles``
+        particles, stored as chains of draws). ``"auto"`` (default): NUTS, then SMC for a fit
+        whose NUTS diagnostics fail (chains that disagree, divergences, low ESS), keeping SMC's
+        answer where its diagnostics are better; the fit's ``sampling_method`` attribute says
+        which ran.
+    particles : int
+        Particles of each SMC run (its draws).
+    smc_moves : int
+        HMC moves of each particle at each SMC temperature.
     """
 
     chains: int = 4
@@ -105,12 +120,19 @@ class SamplerConfig:
     regularize_mass: bool = False
     init_starts: int = 32
     progress: bool = False
+    method: str = "auto"
+    particles: int = 1000
+    smc_moves: int = 10
 
     def validate(self) -> None:
-        """Raise ValueError on settings NUTS cannot run with."""
-        for name in ("chains", "warmup", "samples", "max_tree_depth", "init_starts"):
+        """Raise ValueError on settings the samplers cannot run with."""
+        if self.method not in METHODS:
+            raise ValueError(f"method = {self.method!r}: expected one of "
+                             f"{', '.join(repr(m) for m in METHODS)}")
+        for name in ("chains", "warmup", "samples", "max_tree_depth", "init_starts",
+                     "particles", "smc_moves"):
             value = getattr(self, name)
-            low = 0 if name in ("warmup", "init_starts") else 1
+            low = {"warmup": 0, "init_starts": 0, "particles": 2}.get(name, 1)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
                 raise ValueError(f"{name} = {value!r}: expected a whole number >= {low}")
         for name in ("dense_mass", "regularize_mass", "progress"):
@@ -232,6 +254,17 @@ def _model_functions(model, dummy: ModelData):
     return out[0]
 
 
+def dummy_data(form, n_points: int) -> ModelData:
+    """Placeholder data of ``n_points`` points for tracing ``form``'s model: only the shapes
+    matter."""
+    zeros = jnp.zeros(n_points)
+    ones = jnp.ones(n_points)
+    dummy = ModelData(jnp.linspace(0.0, 1.0, n_points), zeros, ones, zeros, zeros, ones)
+    if form.needs_refs:
+        dummy = dummy._replace(log_x_width=jnp.asarray(1.0), y_zero=jnp.asarray(-1.0))
+    return dummy
+
+
 def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
            vectorized: bool = True, shards: int = 1):
     """The (unjitted) run ``(key, data[, chain_ids]) -> (values, stats, warmup_divergences)``
@@ -244,12 +277,7 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
     """
     form = get_form(spec.form)
     model = partial(form.model, spec=spec, space=space)
-    zeros = jnp.zeros(n_points)
-    ones = jnp.ones(n_points)
-    dummy = ModelData(jnp.linspace(0.0, 1.0, n_points), zeros, ones, zeros, zeros, ones)
-    if form.needs_refs:
-        dummy = dummy._replace(log_x_width=jnp.asarray(1.0), y_zero=jnp.asarray(-1.0))
-    _, potential_gen, postprocess_gen, trace = _model_functions(model, dummy)
+    _, potential_gen, postprocess_gen, trace = _model_functions(model, dummy_data(form, n_points))
     latent = {
         k: site for k, site in trace.items()
         if site["type"] == "sample" and not site["is_observed"]
@@ -530,6 +558,9 @@ def run_nuts_batch(
     length = padded_length(max(d.n_points for d in data))
     padded = [d.padded(length) for d in data]
     out = []
+    # the SMC settings do not change NUTS: samplers that differ in them share one program
+    config = replace(config, method="nuts", particles=SamplerConfig.particles,
+                     smc_moves=SamplerConfig.smc_moves)
     with jax.enable_x64(True):
         run = _compiled(spec, space, length, config, batch)
         for start in range(0, len(padded), batch):

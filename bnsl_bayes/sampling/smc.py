@@ -1,0 +1,278 @@
+"""Adaptive tempered SMC (BlackJAX) on the standardized model: the posterior of fits whose
+NUTS chains disagree.
+
+Where the data pin a break weakly the posterior has several modes (a break before the data, a
+smooth far break, a sharp break past them) and NUTS chains started near one mode stay in their
+own. Tempered sequential Monte Carlo moves a cloud of particles from the prior to the
+posterior through the tempered targets ``prior * likelihood**t``, ``t`` from 0 to 1, chosen so
+that each step keeps ``TARGET_ESS`` of the particles' effective size
+(``blackjax.adaptive_tempered_smc``): the cloud enters every mode while the likelihood is still
+flat and carries each mode's mass by its weights, and the sum of the tempering increments is
+the log evidence ``log p(y)``.
+
+Each run is one pseudo-chain: ``config.chains`` independent runs of ``config.particles``
+particles, so r_hat between runs says whether runs agree on the modes' weights, as it says
+whether NUTS chains agree, and the spread of their log evidence says the same of the evidence.
+
+The moves at each temperature are Hamiltonian Monte Carlo (``blackjax.hmc``, ``LEAPFROG``
+steps) with the particles' weighted covariance as inverse mass matrix. Every particle draws its
+own step size around the stage's centre (a factor of up to ``STEP_SPREAD`` either way), and the
+next centre is the mean log step weighted by each particle's squared jump in the metric of that
+covariance (the expected-squared-jump tuning of Buchholz, Chopin and Jacob, 2021): particles in a
+narrow mode and in a wide one each find steps that move them, where one step for all stalls
+the wide modes. After the last temperature the particles are resampled and moved
+``2 * config.smc_moves`` times at ``t = 1``, so the draws are those of the posterior itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import blackjax
+import jax
+import jax.numpy as jnp
+import numpy as np
+from blackjax.smc import adaptive_tempered, resampling, tempered
+from jax import lax
+from jax.flatten_util import ravel_pytree
+from jax.sharding import PartitionSpec as P
+from numpyro import handlers
+from numpyro.distributions.transforms import biject_to
+from numpyro.infer import Predictive
+
+from ..data import NoiseSpace
+from ..forms import get_form
+from ..spec import ModelSpec
+from ..standardize import ModelData
+from .nuts import (
+    SamplerConfig,
+    _chain_mesh,
+    _model_functions,
+    _over_batch,
+    chain_shards,
+    default_batch,
+    dummy_data,
+    padded_length,
+    vectorize_chains,
+)
+
+__all__ = ["LIKELIHOOD_SITE", "MAX_STAGES", "TARGET_ESS", "densities", "run_smc_batch"]
+
+#: The model's likelihood site (a factor): everything else is the prior.
+LIKELIHOOD_SITE = "y"
+#: Share of the particles' effective size kept from one temperature to the next.
+TARGET_ESS = 0.9
+#: Leapfrog steps of each HMC move.
+LEAPFROG = 16
+#: Each particle's step size is the stage's centre times a factor in [1/STEP_SPREAD, STEP_SPREAD].
+STEP_SPREAD = 3.0
+#: Mean acceptance of the HMC moves that the step size is steered towards, stage by stage.
+TARGET_ACCEPT = 0.65
+#: Change of the log step size per unit of acceptance off target, from one stage to the next.
+STEP_GAIN = 3.0
+#: Most temperatures of one run (a run that needs more stops there, and its diagnostics fail).
+MAX_STAGES = 256
+#: Log likelihood given to a particle where the model is not finite (a prior draw far in the
+#: tails): its weight is zero at every temperature above 0.
+_FLOOR = -1e10
+#: Fold-in of the curve's PRNG key for SMC, so its stream differs from NUTS's.
+_STREAM = 1
+
+
+def densities(spec: ModelSpec, space: NoiseSpace, n_points: int) -> dict[str, Any]:
+    """The model of ``n_points`` (padded) points split as SMC needs it.
+
+    Returns
+    -------
+    dict
+        ``potential`` and ``prior_potential``: functions of the data giving the negative log
+        joint and negative log prior density of the unconstrained latent values (a dict), their
+        difference being the log likelihood; ``postprocess``: of the data, the map to
+        constrained values; ``latent``: the latent sites of the trace; ``prior_model``: the
+        model without its likelihood; ``unravel``: flat vector to latent dict.
+    """
+    form = get_form(spec.form)
+    model = partial(form.model, spec=spec, space=space)
+    prior_model = handlers.block(model, hide=[LIKELIHOOD_SITE])
+    dummy = dummy_data(form, n_points)
+    _, potential_gen, postprocess_gen, trace = _model_functions(model, dummy)
+    _, prior_potential_gen, _, _ = _model_functions(prior_model, dummy)
+    latent = {k: site for k, site in trace.items()
+              if site["type"] == "sample" and not site["is_observed"]}
+    example = {k: jnp.zeros(jnp.shape(site["value"])) for k, site in latent.items()}
+    return {"potential": potential_gen, "prior_potential": prior_potential_gen,
+            "postprocess": postprocess_gen, "latent": latent, "prior_model": prior_model,
+            "unravel": ravel_pytree(example)[1]}
+
+
+def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig):
+    """The (unjitted) SMC of one curve: ``(key, data[, run_ids]) -> (values, stats, info)``."""
+    parts = densities(spec, space, n_points)
+    potential_gen, prior_potential_gen = parts["potential"], parts["prior_potential"]
+    postprocess_gen, latent, unravel = parts["postprocess"], parts["latent"], parts["unravel"]
+    prior_model = parts["prior_model"]
+    n = config.particles
+    hmc_step = blackjax.hmc.build_kernel()
+
+    def one_run(key, data):
+        potential, prior_potential = potential_gen(data), prior_potential_gen(data)
+
+        def logprior(x):
+            return -prior_potential(unravel(x))
+
+        def loglik(x):
+            z = unravel(x)
+            value = prior_potential(z) - potential(z)
+            return jnp.where(jnp.isfinite(value), value, _FLOOR)
+
+        k_prior, k_loop, k_final = jax.random.split(key, 3)
+        draws = Predictive(prior_model, num_samples=n, return_sites=list(latent))(k_prior, data)
+        unconstrained = {k: biject_to(latent[k]["fn"].support).inv(draws[k]) for k in latent}
+        x0 = jax.vmap(lambda i: ravel_pytree({k: v[i] for k, v in unconstrained.items()})[0])(
+            jnp.arange(n))
+        x0 = jnp.where(jnp.isfinite(x0), x0, 0.0)
+        dim = x0.shape[1]
+        kernel = adaptive_tempered.build_kernel(logprior, loglik, hmc_step, blackjax.hmc.init,
+                                                resampling.systematic, TARGET_ESS)
+        at_one = tempered.build_kernel(logprior, loglik, hmc_step, blackjax.hmc.init,
+                                       resampling.systematic)
+
+        def parameters(state, log_step, key):
+            w = state.weights
+            x = state.particles
+            # winsorized at 5 robust sd from the median, so that prior draws far in a
+            # Student-t tail do not set the scale of every move
+            med = jnp.median(x, axis=0)
+            mad = 1.4826 * jnp.median(jnp.abs(x - med), axis=0) + 1e-9
+            x = jnp.clip(x, med - 5.0 * mad, med + 5.0 * mad)
+            dev = x - w @ x
+            cov = (dev * w[:, None]).T @ dev
+            cov = cov + 1e-6 * jnp.diag(jnp.diag(cov)) + 1e-12 * jnp.eye(dim)
+            spread = jax.random.uniform(key, (n,), minval=-1.0, maxval=1.0)
+            steps = jnp.exp(log_step + math.log(STEP_SPREAD) * spread)
+            return {"step_size": steps, "inverse_mass_matrix": cov[None],
+                    "num_integration_steps": jnp.full((1,), LEAPFROG)}
+
+        def stage(carry):
+            state, key, log_step, logz, i, schedule, accept = carry
+            key, k_par, k_step = jax.random.split(key, 3)
+            new, info = kernel(k_step, state, config.smc_moves,
+                               parameters(state, log_step, k_par))
+            acc = jnp.mean(info.update_info.acceptance_rate)
+            log_step = log_step + STEP_GAIN * (acc - TARGET_ACCEPT)
+            return (new, key, log_step, logz + info.log_likelihood_increment, i + 1,
+                    schedule.at[i].set(new.tempering_param), accept.at[i].set(acc))
+
+        def going(carry):
+            return (carry[0].tempering_param < 1.0) & (carry[4] < MAX_STAGES)
+
+        nan = jnp.full(MAX_STAGES, jnp.nan)
+        start = (adaptive_tempered.init(x0), k_loop, jnp.log(0.5), jnp.zeros(()),
+                 jnp.zeros((), jnp.int32), nan, nan)
+        state, _, log_step, logz, stages, schedule, accept = lax.while_loop(going, stage, start)
+        k_par, k_step = jax.random.split(k_final)
+        params = parameters(state, log_step, k_par)
+        final, info = at_one(k_step, state, 2 * config.smc_moves, 1.0, params)
+        x = final.particles
+        lp = -jax.vmap(lambda f: potential(unravel(f)))(x)
+        stats = {
+            "lp": lp,
+            "acceptance_rate": jnp.mean(info.update_info.acceptance_rate, axis=-1),
+            "step_size": params["step_size"],
+            # HMC moves are Metropolis-corrected: a divergent proposal is a rejection, which
+            # SMC tolerates; the flag records no missed region as NUTS's does
+            "diverging": jnp.zeros(n, dtype=bool),
+        }
+        run_info = {"log_evidence": logz, "stages": stages, "final_temperature":
+                    state.tempering_param, "temperatures": schedule, "acceptance": accept}
+        return x, stats, run_info
+
+    def run(key, data, run_ids=None):
+        keys = jax.random.split(jax.random.fold_in(key, _STREAM), config.chains)
+        ids = jnp.arange(config.chains) if run_ids is None else run_ids
+        x, stats, info = lax.map(lambda k: one_run(k, data), keys[ids])
+        constrain = postprocess_gen(data)
+        values = jax.vmap(jax.vmap(lambda f: constrain(unravel(f))))(x)
+        return values, stats, info
+
+    return run
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
+              batch: int):
+    """The jitted SMC of ``batch`` curves, cached: ``(keys, data) -> (values, stats, info)``.
+
+    As NUTS's chains: on a CPU with several devices each device runs its share of the runs
+    (``jax.shard_map``), the curves of a batch one after the other."""
+    vectorized = vectorize_chains()
+    shards = 1 if vectorized else chain_shards(config.chains)
+    run = _build(spec, space, n_points, config)
+    if shards == 1:
+        return jax.jit(_over_batch(run, vectorized))
+
+    def body(keys, data, ids):
+        return _over_batch(lambda k, d: run(k, d, ids), False)(keys, data)
+
+    sharded = jax.shard_map(body, mesh=_chain_mesh(shards), in_specs=(P(), P(), P("chain")),
+                            out_specs=P(None, "chain"), check_vma=False)
+    ids = jnp.arange(config.chains)
+    return jax.jit(lambda keys, data: sharded(keys, data, ids))
+
+
+def run_smc_batch(
+    spec: ModelSpec,
+    space: NoiseSpace,
+    data: list[ModelData],
+    config: SamplerConfig,
+    seeds: list[int],
+    batch: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]]:
+    """Run tempered SMC on several curves with one compiled program.
+
+    Parameters
+    ----------
+    spec, space, data, config, seeds, batch, progress
+        As in :func:`~.nuts.run_nuts_batch`; ``config.chains`` independent runs of
+        ``config.particles`` particles and ``config.smc_moves`` HMC moves per temperature.
+
+    Returns
+    -------
+    list of (draws, stats, info)
+        Per curve: standardized parameters, arrays of shape ``(runs, particles, ...)``; sample
+        statistics (``lp``, ``acceptance_rate``, ``step_size``, ``diverging``), arrays of shape
+        ``(runs, particles)``; per run, ``log_evidence``, ``stages``, ``final_temperature`` and
+        the ``temperatures`` and mean ``acceptance`` of each stage (NaN past the last).
+    """
+    if len(data) != len(seeds):
+        raise ValueError(f"{len(data)} curves but {len(seeds)} seeds: give one seed per curve")
+    if not data:
+        return []
+    batch = default_batch(len(data)) if batch is None else max(1, min(int(batch), len(data)))
+    length = padded_length(max(d.n_points for d in data))
+    padded = [d.padded(length) for d in data]
+    out = []
+    # only these settings change SMC: samplers that differ in the others share one program
+    config = SamplerConfig(chains=config.chains, particles=config.particles,
+                           smc_moves=config.smc_moves, method="smc")
+    with jax.enable_x64(True):
+        run = _compiled(spec, space, length, config, batch)
+        for start in range(0, len(padded), batch):
+            chunk = padded[start:start + batch]
+            keys = [jax.random.PRNGKey(s) for s in seeds[start:start + batch]]
+            fill = batch - len(chunk)
+            chunk = chunk + [chunk[0]] * fill
+            keys = keys + [keys[0]] * fill
+            stacked = jax.tree.map(lambda *v: jnp.stack([jnp.asarray(x) for x in v]), *chunk)
+            values, stats, info = jax.tree.map(np.asarray, run(jnp.stack(keys), stacked))
+            for i in range(batch - fill):
+                out.append(tuple({k: v[i] for k, v in part.items()}
+                                 for part in (values, stats, info)))
+            if progress is not None:
+                progress(len(out))
+    return out
