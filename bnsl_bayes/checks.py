@@ -139,7 +139,9 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
             f"max r_hat = {diag['max_r_hat']:.3f} > {R_HAT_MAX}: the chains disagree. Fix: run "
             f"longer (sampler=SamplerConfig(warmup=2000, samples=2000); CLI --warmup 2000 "
             f"--samples 2000) and check the trace plot for chains stuck in "
-            f"separate modes (then fit fewer breaks or give more points).{weak}"
+            f"separate modes (then sample by tempered SMC with more particles: "
+            f"SamplerConfig(method='smc', particles=4000), CLI --method smc --particles 4000; "
+            f"or fit fewer breaks or give more points).{weak}"
         )
     if ess_bad:
         messages.append(

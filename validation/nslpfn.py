@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 import bnsl_bayes as bb
+from bnsl_bayes.checks import passes
 from bnsl_bayes.scoring import NSL_PFN_LEVELS, msce, rmsle
 
 #: The domains of the Revisiting benchmark, and the pooled group NSL-PFN reports as NLP+Nano
@@ -79,6 +80,8 @@ def summarize(rows: dict[str, dict[str, Any]], levels: Sequence[float] = NSL_PFN
             "msce": float(np.mean([rows[k]["msce"] for k in keys])),
             "coverage": [float(c) for c in cov.mean(axis=0)],
             "r_hat_over_1_01": int(sum(rows[k]["max_r_hat"] > 1.01 for k in keys)),
+            "diagnostics_fail": int(sum(not rows[k].get("passes", True) for k in keys)),
+            "smc_fits": int(sum(rows[k].get("sampler") == "smc" for k in keys)),
         }
     return out
 
@@ -87,12 +90,14 @@ def markdown(res: dict[str, Any]) -> str:
     """The tables of a run: ours per domain, coverage per level, and the published numbers."""
     levels = res["levels"]
     lines = [f"Fits: {res['settings']}; {res['n_curves']} curves in {res['time_s']:.0f} s.", "",
-             "| domain | curves | RMSLE | LL | MSCE | r_hat > 1.01 |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "| domain | curves | RMSLE | LL | MSCE | r_hat > 1.01 | diagnostics fail | "
+             "by SMC |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, s in res["domains"].items():
         label = "LM+NMT+BB" if name == "pooled" else name
         lines.append(f"| {label} | {s['curves']} | {s['rmsle']:.4f} | {s['ll']:.3f} | "
-                     f"{s['msce']:.4f} | {s['r_hat_over_1_01']} |")
+                     f"{s['msce']:.4f} | {s['r_hat_over_1_01']} | "
+                     f"{s.get('diagnostics_fail', '')} | {s.get('smc_fits', '')} |")
     lines += ["", "Coverage of the central predictive interval (mean over curves):", "",
               "| domain | " + " | ".join(f"{lv:g}" for lv in levels) + " |",
               "|---|" + "---:|" * len(levels)]
@@ -137,7 +142,7 @@ def reliability_plot(res: dict[str, Any], path: str) -> None:
 
 
 def run(*, limit: int | None = None, domains: Sequence[str] = DOMAINS, seed: int = 0,
-        sampler: dict[str, int] | None = None) -> dict[str, Any]:
+        sampler: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fit the Revisiting curves with the package's defaults and score them."""
     rev = bb.datasets.load("revisiting")
     keys = [k for d in domains for k in [k for k in rev if k.split("/")[0] == d][:limit]]
@@ -146,7 +151,10 @@ def run(*, limit: int | None = None, domains: Sequence[str] = DOMAINS, seed: int
     fits = bb.fit_many([rev[k] for k in keys], seed=seed, sampler=config, check=False)
     rows = {}
     for key, fit in zip(keys, fits, strict=True):
-        rows[key] = {**score_curve(fit), "max_r_hat": fit.diagnostics()["max_r_hat"]}
+        diag = fit.diagnostics()
+        rows[key] = {**score_curve(fit), "max_r_hat": diag["max_r_hat"],
+                     "passes": passes(diag), "sampler": fit.data.attrs["sampling_method"],
+                     "time_s": float(fit.data.attrs["time_s"])}
     return {"levels": list(NSL_PFN_LEVELS), "n_curves": len(keys),
             "settings": "package defaults" if not sampler else json.dumps(sampler),
             "time_s": time.perf_counter() - t0, "domains": summarize(rows), "curves": rows}
@@ -170,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the first curve")
     parser.add_argument("--warmup", type=int, help="warmup per chain (default: fit's)")
     parser.add_argument("--samples", type=int, help="draws per chain (default: fit's)")
+    parser.add_argument("--method", choices=("auto", "nuts", "smc"),
+                        help="sampler (default: fit's, auto)")
     parser.add_argument("--json", metavar="FILE", help="write every number as JSON")
     parser.add_argument("--markdown", metavar="FILE", help="write the tables as Markdown")
     parser.add_argument("--plot", metavar="FILE.png", help="write the reliability diagram")
@@ -178,8 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad = sorted(set(domains) - set(DOMAINS))
     if bad:
         parser.error(f"unknown domain(s) {bad}; choose from {', '.join(DOMAINS)}")
-    sampler = {k: v for k, v in (("warmup", args.warmup), ("samples", args.samples))
-               if v is not None}
+    sampler = {k: v for k, v in (("warmup", args.warmup), ("samples", args.samples),
+                                 ("method", args.method)) if v is not None}
     res = run(limit=args.limit, domains=domains, seed=args.seed, sampler=sampler)
     text = markdown(res)
     print(text)

@@ -15,13 +15,16 @@ particles, so r_hat between runs says whether runs agree on the modes' weights, 
 whether NUTS chains agree, and the spread of their log evidence says the same of the evidence.
 
 The moves at each temperature are Hamiltonian Monte Carlo (``blackjax.hmc``, ``LEAPFROG``
-steps) with the particles' weighted covariance as inverse mass matrix. Every particle draws its
-own step size around the stage's centre (a factor of up to ``STEP_SPREAD`` either way), and the
-next centre is the mean log step weighted by each particle's squared jump in the metric of that
-covariance (the expected-squared-jump tuning of Buchholz, Chopin and Jacob, 2021): particles in a
-narrow mode and in a wide one each find steps that move them, where one step for all stalls
-the wide modes. After the last temperature the particles are resampled and moved
-``2 * config.smc_moves`` times at ``t = 1``, so the draws are those of the posterior itself.
+steps) with the particles' weighted covariance as inverse mass matrix (each coordinate
+winsorized at 5 robust sd, so that prior draws in a Student-t tail do not set the scale). Every
+particle draws its own step size, the stage's centre times a factor of up to ``STEP_SPREAD``
+either way, so particles in a narrow mode and in a wide one both find steps that move them; the
+centre follows the mean acceptance towards ``TARGET_ACCEPT`` from one stage to the next. After
+the last temperature the particles are resampled and moved ``2 * config.smc_moves`` times at
+``t = 1``, so the draws are those of the posterior itself.
+
+The HMC moves are Metropolis-corrected, so a divergent trajectory is a rejected proposal, not
+a region left unexplored as in NUTS: the ``diverging`` statistic of an SMC fit is all False.
 """
 
 from __future__ import annotations
