@@ -23,7 +23,7 @@ from .fileformat import build_datatree, json_attr
 from .forms import get_form
 from .loo import Comparison, LOOWarning, SelectionError, auto_choice, loo_table
 from .result import Fit
-from .sampling.nuts import SamplerConfig, run_nuts_batch
+from .sampling.nuts import SamplerConfig, padded_length, run_nuts_batch
 from .sampling.progress import Bar
 from .sampling.ray_backend import check_ray_address, run_batches_on_ray
 from .sampling.smc import run_smc_batch
@@ -485,10 +485,17 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
     if not idx:
         return
     start = time.perf_counter()
-    runs = run_smc_batch(spec, space, [prepared[i][2] for i in idx], config,
-                         [int(seeds[i]) for i in idx], batch=batch_size)
+    # one batch per padded length: SMC's cost grows with the points, and the curves that fail
+    # NUTS are few, so padding a short curve to the longest costs more than a compile
+    runs = {}
+    for length in sorted({padded_length(prepared[i][2].n_points) for i in idx}):
+        group = [i for i in idx if padded_length(prepared[i][2].n_points) == length]
+        runs.update(zip(group, run_smc_batch(spec, space, [prepared[i][2] for i in group],
+                                             config, [int(seeds[i]) for i in group],
+                                             batch=batch_size), strict=True))
     each = (time.perf_counter() - start) / len(idx)
-    for i, (values, stats, info) in zip(idx, runs, strict=True):
+    for i in idx:
+        values, stats, info = runs[i]
         _, scaling, mdata = prepared[i]
         previous = results[i]
         # NUTS's share of the call's time (t0 on) plus this curve's share of SMC's

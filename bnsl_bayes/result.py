@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -365,13 +366,28 @@ class Fit:
             f"x in [{self.curve.x[self.curve.fit_mask].min():g}, "
             f"{self.curve.x[self.curve.fit_mask].max():g}], "
             f"{int(self.curve.held_out.sum())} held out",
-            f"sampler: {self.data['posterior'].sizes['chain']} chains x "
-            f"{self.data['posterior'].sizes['draw']} draws; divergences {d['divergences']}, "
+            f"sampler: {self._sampler_line()}; divergences {d['divergences']}, "
             f"max r_hat {d['max_r_hat']:.3f}, min bulk ESS {d['min_ess_bulk']:.0f}",
             f"parameters (median and central {prob:.0%} band):",
             self.parameters(prob).to_string(float_format=lambda v: f"{v:.6g}"),
         ]
         return "\n".join(lines)
+
+    def _sampler_line(self) -> str:
+        """Which sampler ran and its size: NUTS chains, or SMC runs (with NUTS's r_hat when
+        SMC replaced it) and their log evidence."""
+        chains, draws = (self.data["posterior"].sizes[k] for k in ("chain", "draw"))
+        if self.data.attrs.get("sampling_method", "nuts") != "smc":
+            return f"NUTS, {chains} chains x {draws} draws"
+        line = f"tempered SMC, {chains} runs x {draws} particles"
+        nuts = json.loads(self.data.attrs.get("nuts_diagnostics", "null") or "null")
+        if nuts:
+            line += f" (NUTS before it: max r_hat {nuts['max_r_hat']:.3f})"
+        info = json.loads(self.data.attrs.get("smc", "null") or "null")
+        if info:
+            ev = np.asarray(info["log_evidence"], dtype=float)
+            line += f", log evidence {ev.mean():.2f} (runs {ev.min():.2f} to {ev.max():.2f})"
+        return line
 
     def __repr__(self) -> str:
         n_fit = int(self.curve.fit_mask.sum())

@@ -83,7 +83,8 @@ def runs(tmp_path_factory):
                       *BUDGET, "--out", str(tmp / "fit.nc"), "--plot", str(tmp / "fit.png"),
                       "--csv", str(tmp / "predictions.csv")])
     api = bb.fit(bb.datasets.load("four_digit_addition"), seed=SEED,
-                 sampler=bb.SamplerConfig(chains=2, warmup=150, samples=150), check=False)
+                 sampler=bb.SamplerConfig(chains=2, warmup=150, samples=150, method="nuts"),
+                 check=False)
     return {"dataset": _finish(dataset), "api": api, "tmp": tmp}
 
 

@@ -458,7 +458,7 @@ def test_double_descent_is_recovered():
     assert np.any(np.diff(mu) > 0) and np.any(np.diff(mu) < 0)
     y = mu + 0.01 * np.random.default_rng(5).standard_normal(x.size)
     fit = bb.fit(x, y, breaks=2, space="linear", seed=0,
-                 sampler=bb.SamplerConfig(chains=4, warmup=500, samples=500),
+                 sampler=bb.SamplerConfig(chains=4, warmup=500, samples=500, method="nuts"),
                  check=False)
     assert fit.space == "linear"
     xs = np.array([30.0, 150.0, 400.0, 1500.0, 5000.0])

@@ -36,7 +36,8 @@ HELD_OUT_X = [800.0, 864.0, 928.0]
 @pytest.fixture(scope="module")
 def fit() -> bb.Fit:
     return bb.fit(bb.datasets.load("four_digit_addition"), seed=3,
-                  sampler=bb.SamplerConfig(chains=2, warmup=150, samples=150), check=False)
+                  sampler=bb.SamplerConfig(chains=2, warmup=150, samples=150, method="nuts"),
+                  check=False)
 
 
 @pytest.fixture(autouse=True)

@@ -167,3 +167,10 @@ def test_smc_fit_survives_save_and_load(smc_fit, tmp_path):
 def test_bad_smc_settings_are_named(bad, match):
     with pytest.raises(ValueError, match=match):
         bb.SamplerConfig(**bad).validate()
+
+
+def test_report_says_which_sampler_ran(smc_fit):
+    info = json.loads(smc_fit.data.attrs["smc"])
+    line = next(s for s in smc_fit.report().splitlines() if s.startswith("sampler:"))
+    assert line.startswith("sampler: tempered SMC, 2 runs x 400 particles, log evidence "
+                           f"{np.mean(info['log_evidence']):.2f}")

@@ -137,6 +137,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                 "min_ess_bulk": _num(diag["min_ess_bulk"]),
                 "divergences": int(diag["divergences"]),
             },
+            "sampler": fit.data.attrs.get("sampling_method", "nuts"),
             "parameters": {
                 name: {k: _num(row[k]) for k in ("median", "lo", "hi")}
                 for name, row in params.iterrows()
