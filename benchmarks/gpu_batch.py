@@ -60,14 +60,16 @@ def measure(n: int, seed: int = 0) -> dict:
         fits = bb.fit_many(curves[n:], seed=n, check=False)
     warm = time.perf_counter() - t0
     diags = [f.diagnostics() for f in fits]
-    depth = np.array([float(np.max(f.data.sample_stats["tree_depth"])) for f in fits])
+    # NaN for a fit that SMC refitted (no NUTS trees)
+    depth = np.array([float(np.max(f.data.sample_stats["tree_depth"]))
+                      if "tree_depth" in f.data.sample_stats else np.nan for f in fits])
     return {
         "curves": n, "cold_s": cold, "warm_s": warm, "curves_per_s": n / warm,
         "warm_host_build_s": host.seconds,
         "share_rhat_le_1_01": float(np.mean([d["max_r_hat"] <= 1.01 for d in diags])),
         "share_no_divergence": float(np.mean([d["divergences"] == 0 for d in diags])),
-        "max_tree_depth_median": float(np.median(depth)),
-        "max_tree_depth_max": float(depth.max()),
+        "max_tree_depth_median": float(np.nanmedian(depth)),
+        "max_tree_depth_max": float(np.nanmax(depth)),
     }
 
 

@@ -34,7 +34,10 @@ def per_curve(names: list[str], fits: list[bb.Fit], seconds: list[float]) -> lis
             "curve": name,
             "points": int(fit.curve.fit_mask.sum()),
             "s": float(s),
-            "mean_steps": float(np.mean(np.asarray(stats["n_steps"].values))),
+            # NaN for a fit that SMC refitted (no NUTS trees)
+            "mean_steps": float(np.mean(np.asarray(stats["n_steps"].values)))
+            if "n_steps" in stats else float("nan"),
+            "sampler": fit.data.attrs.get("sampling_method", "nuts"),
             "share_max_depth": fit.tree_depth_saturation(),
             "max_r_hat": float(fit.diagnostics()["max_r_hat"]),
         })

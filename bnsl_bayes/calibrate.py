@@ -113,7 +113,8 @@ def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
     out: list[Drift | None] = [None] * len(fits)
     for (spec, settings, space), idx in groups.items():
         budget = {k: v for k, v in (("warmup", warmup), ("samples", samples)) if v is not None}
-        config = SamplerConfig(**{**json.loads(settings), **budget})
+        # a file saved before SamplerConfig had a method ran NUTS alone
+        config = SamplerConfig(**{"method": "nuts", **json.loads(settings), **budget})
         config.validate()
         refits = fit_curves([cut_curves[i] for i in idx], spec, config, space,
                              [seeds[i] for i in idx], batch_size=batch_size, check=False)

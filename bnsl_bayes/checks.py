@@ -140,7 +140,7 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
             f"longer (sampler=SamplerConfig(warmup=2000, samples=2000); CLI --warmup 2000 "
             f"--samples 2000) and check the trace plot for chains stuck in "
             f"separate modes (then sample by tempered SMC with more particles: "
-            f"SamplerConfig(method='smc', particles=4000), CLI --method smc --particles 4000; "
+            f"SamplerConfig(method='smc', particles=4000), CLI --sampler smc --particles 4000; "
             f"or fit fewer breaks or give more points).{weak}"
         )
     if ess_bad:
@@ -151,6 +151,21 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
             + ("" if rhat_bad else weak)
         )
     return messages
+
+
+def smc_message(info: dict | None) -> str | None:
+    """The warning when an SMC run stopped at its most temperatures short of the posterior
+    (``info``: the fit's ``attrs["smc"]``), else None."""
+    if not info or min(info["final_temperature"]) >= 1.0:
+        return None
+    short = [f"{t:.3g}" for t in info["final_temperature"] if t < 1.0]
+    return (
+        f"{len(short)} of {len(info['final_temperature'])} SMC runs stopped at their last "
+        f"allowed temperature ({', '.join(short)} of 1): their particles are not draws from "
+        f"the posterior. Fix: more particles and moves (sampler=SamplerConfig(method='smc', "
+        f"particles=4000, smc_moves=20); CLI --sampler smc --particles 4000), or fit fewer "
+        f"breaks."
+    )
 
 
 def lag1_autocorrelation(e: ArrayLike) -> float:

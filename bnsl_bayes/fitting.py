@@ -171,8 +171,10 @@ def fit(
     seed : int
         Seed of the PRNG key; the same seed gives the same posterior.
     sampler : SamplerConfig, optional
-        NUTS settings: chains, warmup, samples, target_accept, max_tree_depth, dense_mass
-        (default ``SamplerConfig()``: 4 chains x (1000 + 1000), target_accept 0.95).
+        Sampler settings (default ``SamplerConfig()``: NUTS, 4 chains x (1000 + 1000),
+        target_accept 0.95, and where NUTS's diagnostics fail, tempered SMC with 4 runs of 1000
+        particles, kept where its diagnostics are better; ``method`` chooses, see
+        :class:`~bnsl_bayes.SamplerConfig`).
     progress : bool
         Draw a progress bar of the iterations (chains x (warmup + samples)) on standard error
         while sampling.
@@ -335,9 +337,11 @@ def fit_many(
     Curves are padded (with masked points) to a common length and each batch of curves runs
     through two compiled programs, the mode search and the chains (vectorized on an
     accelerator, one curve after the other on a CPU), compiled once per (form, noise space,
-    padded length, batch size, sampler settings) and reused across calls. Curve ``i`` is
-    fitted with seed ``seed + i``: ``fit_many(curves, seed=s)[i]`` draws the same posterior as
-    ``fit(curves[i], seed=s + i)``.
+    padded length, batch size, sampler settings) and reused across calls. The curves whose
+    NUTS diagnostics fail are then refitted by tempered SMC (``sampler.method="auto"``, the
+    default), one batch per padded length, on this machine even with ``ray_address``. Curve
+    ``i`` is fitted with seed ``seed + i``: ``fit_many(curves, seed=s)[i]`` draws the same
+    posterior as ``fit(curves[i], seed=s + i)``.
 
     Parameters
     ----------
@@ -510,7 +514,8 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
             continue
         nuts = previous.diagnostics()
         candidate.data.attrs["nuts_diagnostics"] = json_attr(nuts)
-        if better(candidate.diagnostics(), nuts):
+        complete = min(np.asarray(info["final_temperature"], dtype=float)) >= 1.0
+        if complete and better(candidate.diagnostics(), nuts):
             results[i] = candidate
         else:
             previous.data.attrs["smc_diagnostics"] = json_attr(candidate.diagnostics())

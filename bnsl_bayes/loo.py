@@ -39,6 +39,7 @@ from typing import Any
 import arviz as az
 import numpy as np
 import pandas as pd
+from scipy.special import logsumexp
 
 from .checks import ESS_MIN, R_HAT_MAX, passes
 from .result import Fit, SamplingWarning
@@ -350,11 +351,15 @@ def loo_table(
 
 
 def log_evidence(fit: Fit) -> float:
-    """``log p(y)`` of a fit sampled by tempered SMC (the mean over its runs, of the
+    """``log p(y)`` of a fit sampled by tempered SMC (the log of the mean over its runs, of the
     standardized observations, so comparable between forms fitted to the same curve); NaN
     for a NUTS fit, which does not estimate it."""
     info = json.loads(fit.data.attrs.get("smc", "null") or "null")
-    return float(np.mean(info["log_evidence"])) if info else math.nan
+    if not info or min(info["final_temperature"]) < 1.0:
+        return math.nan
+    # each run's estimate of p(y) is unbiased, its log is not: average the evidence itself
+    ev = np.asarray(info["log_evidence"], dtype=float)
+    return float(logsumexp(ev) - math.log(ev.size))
 
 
 def auto_choice(table: pd.DataFrame, curve_name: str = "") -> tuple[str | None, str | None]:

@@ -120,7 +120,8 @@ class Fit:
         """Warn (:class:`SamplingWarning`) on divergences, r_hat > 1.01 or bulk ESS < 400, and
         when no fit point is left to estimate the noise (no more points than law parameters
         and no per-run spread); warn (:class:`MisfitWarning`) when the residuals are
-        correlated along x. Where the NUTS trees also reached their maximal depth in more
+        correlated along x; warn when an SMC run stopped short of the posterior. Where the NUTS
+        trees also reached their maximal depth in more
         than ``TREE_DEPTH_SATURATION`` of the iterations of a form with breaks, the r_hat and
         ESS warnings add that the data pin a break weakly, and how to fit fewer.
 
@@ -134,6 +135,9 @@ class Fit:
         messages = checks.sampling_messages(
             self.diagnostics(), self.tree_depth_saturation() if weak_break else math.nan,
             self.breaks, auto)
+        smc = checks.smc_message(json.loads(self.data.attrs.get("smc", "null") or "null"))
+        if smc:
+            messages.append(smc)
         cd = self.data["constant_data"]
         noise = checks.noise_message(np.asarray(cd["seeds"].values),
                                      np.asarray(cd["std"].values), self.spec.n_law_params)

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> bb.seeds.SeedsStudy:
 
     design = seeds.example("four-digit-addition", quick=args.quick)
     if args.quick:  # the tests' budget (fit's own sampler takes half a minute more)
-        design["sampler"] = bb.SamplerConfig(chains=2, warmup=200, samples=200)
+        design["sampler"] = bb.SamplerConfig(chains=2, warmup=200, samples=200, method="nuts")
     study = bb.seeds_study(**design, check=False)  # the report names unconverged cells
     print(study.report())
     low = study.summary["coverage"].min()

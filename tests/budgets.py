@@ -20,7 +20,7 @@ SMALL = {**SMALL_BUDGET, "check": False}
 #: SMALL_BUDGET as command-line options.
 SMALL_ARGS = [a for k in ("chains", "warmup", "samples")
               for a in (f"--{k}", str(getattr(SMALL_SAMPLER, k)))] + [
-    "--method", "nuts"]
+    "--sampler", "nuts"]
 
 #: The budget of the recovery tests: 4 chains x (500 + 500).
 FIT_SAMPLER = SamplerConfig(chains=4, warmup=500, samples=500, method="nuts")

@@ -564,7 +564,8 @@ def test_drift_without_points_to_score_exits_2_before_sampling(tmp_path, monkeyp
     def boom(*args, **kw):  # pragma: no cover - reached only on a bug
         raise AssertionError("sampling started")
 
-    monkeypatch.setattr(bb.fitting, "run_nuts", boom)
+    monkeypatch.setattr(bb.fitting, "run_nuts_batch", boom)
+    monkeypatch.setattr(bb.fitting, "run_smc_batch", boom)
     path = tmp_path / "six.csv"
     x = np.geomspace(10.0, 1e4, 6)
     path.write_text("x,y\n" + "".join(f"{a},{2 * a**-0.3}\n" for a in x), encoding="utf-8")

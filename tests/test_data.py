@@ -342,7 +342,8 @@ def no_sampler(monkeypatch):
         raise SamplerReached("sampler reached")
 
     monkeypatch.setattr(bnsl_bayes.sampling.nuts, "run_nuts", boom)
-    monkeypatch.setattr(bnsl_bayes.fitting, "run_nuts", boom)
+    monkeypatch.setattr(bnsl_bayes.fitting, "run_nuts_batch", boom)
+    monkeypatch.setattr(bnsl_bayes.fitting, "run_smc_batch", boom)
 
 
 def _bad_fit_calls(tmp_path):

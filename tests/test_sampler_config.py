@@ -23,11 +23,12 @@ def seen(monkeypatch):
     """Stub out NUTS; record the SamplerConfig each fit would have run with."""
     configs = []
 
-    def stub(spec, space, mdata, config, seed):
+    def stub(spec, space, data, config, seeds, **kwargs):
         configs.append(config)
         raise Reached
 
-    monkeypatch.setattr(bnsl_bayes.fitting, "run_nuts", stub)
+    monkeypatch.setattr(bnsl_bayes.fitting, "run_nuts_batch", stub)
+    monkeypatch.setattr(bnsl_bayes.fitting, "run_smc_batch", stub)
     return configs
 
 

@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 #: The tests' sampler: small, so most of its fits do not converge (``check=False``: the tests
 #: that look at the warning ask for it); NUTS alone, as SMC would refit every one of them.
 TEST_SAMPLER = bb.SamplerConfig(chains=2, warmup=200, samples=200, method="nuts")
-TEST_ARGS = ["--chains", "2", "--warmup", "200", "--samples", "200", "--method", "nuts"]
+TEST_ARGS = ["--chains", "2", "--warmup", "200", "--samples", "200", "--sampler", "nuts"]
 QUICK = {**seeds.example("four-digit-addition", quick=True), "sampler": TEST_SAMPLER,
          "check": False}
 CELL_KEYS = {"seeds", "x_max", "repeats", "coverage90", "median_abs_log_error",

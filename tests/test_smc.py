@@ -174,3 +174,39 @@ def test_report_says_which_sampler_ran(smc_fit):
     line = next(s for s in smc_fit.report().splitlines() if s.startswith("sampler:"))
     assert line.startswith("sampler: tempered SMC, 2 runs x 400 particles, log evidence "
                            f"{np.mean(info['log_evidence']):.2f}")
+
+
+def test_compare_table_shows_the_log_evidence_of_smc_fits(smc_fit):
+    from bnsl_bayes.loo import log_evidence
+
+    info = json.loads(smc_fit.data.attrs["smc"])
+    ev = np.asarray(info["log_evidence"])
+    # the log of the mean evidence over the runs, not the mean of their logs
+    assert log_evidence(smc_fit) == pytest.approx(logsumexp(ev) - np.log(ev.size))
+    assert np.mean(ev) <= log_evidence(smc_fit) <= ev.max()
+
+
+def test_a_run_short_of_the_posterior_is_named():
+    from bnsl_bayes.checks import smc_message
+
+    assert smc_message(None) is None
+    assert smc_message({"final_temperature": [1.0, 1.0]}) is None
+    msg = smc_message({"final_temperature": [1.0, 0.73]})
+    assert msg.startswith("1 of 2 SMC runs stopped at their last allowed temperature (0.73 of 1)")
+    assert "particles=4000" in msg
+
+
+def test_cli_sampler_options_reach_the_config():
+    from bnsl_bayes.cli import build_parser
+    from bnsl_bayes.cli.common import _sampler
+
+    parser = build_parser()
+    args = parser.parse_args(["fit", "dataset:four_digit_addition", "--sampler", "smc",
+                              "--particles", "500"])
+    assert (_sampler(args).method, _sampler(args).particles) == ("smc", 500)
+    # compare's --method (the weights of its models) is another option than --sampler
+    args = parser.parse_args(["compare", "dataset:four_digit_addition", "--method", "stacking",
+                              "--sampler", "nuts"])
+    assert args.method == "stacking" and _sampler(args).method == "nuts"
+    args = parser.parse_args(["seeds", "--example", "four-digit-addition", "--sampler", "nuts"])
+    assert _sampler(args).method == "nuts"

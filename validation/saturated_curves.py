@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fits = bb.fit_many([coll[n] for n in names], breaks=1, seed=0, check=False,
-                           sampler=bb.SamplerConfig(warmup=args.warmup, samples=args.samples))
+                           sampler=bb.SamplerConfig(warmup=args.warmup, samples=args.samples,
+                                                    method="nuts"))
     total = time.perf_counter() - t0
     rows = []
     for name, fit in zip(names, fits, strict=True):

@@ -58,8 +58,12 @@ def _version() -> str:
         return "0+unknown"
 
 
-#: The sampler options every sampling subcommand takes.
-SAMPLER_OPTIONS = ("chains", "warmup", "samples", "target_accept", "method", "particles")
+#: The sampler options of the sampling subcommands: the attribute argparse stores each in, and
+#: the SamplerConfig field it sets (``--sampler``, not ``--method``: compare's ``--method`` is
+#: the weighting of its models).
+SAMPLER_OPTIONS = {"chains": "chains", "warmup": "warmup", "samples": "samples",
+                   "target_accept": "target_accept", "sampler_method": "method",
+                   "particles": "particles"}
 
 
 def _sampler(args: argparse.Namespace, default: Any = None) -> Any:
@@ -69,8 +73,18 @@ def _sampler(args: argparse.Namespace, default: Any = None) -> Any:
 
     from ..sampling.nuts import SamplerConfig
 
-    given = {k: getattr(args, k) for k in SAMPLER_OPTIONS if getattr(args, k, None) is not None}
+    given = {field: getattr(args, dest) for dest, field in SAMPLER_OPTIONS.items()
+             if getattr(args, dest, None) is not None}
     return replace(SamplerConfig() if default is None else default, **given)
+
+
+def _add_sampler_choice(g: Any) -> None:
+    """--sampler and --particles, shared by every sampling subcommand."""
+    g.add_argument("--sampler", dest="sampler_method", choices=("auto", "nuts", "smc"),
+                   help="NUTS, tempered SMC, or auto = NUTS and then SMC where NUTS's "
+                        "diagnostics fail (default: auto)")
+    g.add_argument("--particles", type=int, metavar="N",
+                   help="particles of each SMC run (default: 1000)")
 
 
 def _warning_records(caught: Sequence[warnings.WarningMessage],
@@ -363,11 +377,7 @@ def _add_sampler_options(p: argparse.ArgumentParser, title: str, seed_help: str)
     g.add_argument("--target-accept", type=float, metavar="P",
                    help=f"target acceptance of the step size adaptation (default: "
                         f"{d['target_accept']})")
-    g.add_argument("--method", choices=("auto", "nuts", "smc"),
-                   help="sampler: NUTS, tempered SMC, or auto = NUTS and then SMC where NUTS's "
-                        "diagnostics fail (default: auto)")
-    g.add_argument("--particles", type=int, metavar="N",
-                   help="particles of each SMC run (default: 1000)")
+    _add_sampler_choice(g)
     return g
 
 

@@ -67,8 +67,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
                if getattr(args, k) is not None}
     options["sampler"] = sampler
     if sys.stderr.isatty() and not args.json:
-        _say(f"sampling {sampler.chains} chains x ({sampler.warmup} warmup + "
-             f"{sampler.samples} draws) on "
+        what = (f"{sampler.chains} SMC runs x {sampler.particles} particles"
+                if sampler.method == "smc" else
+                f"{sampler.chains} chains x ({sampler.warmup} warmup + {sampler.samples} draws)")
+        _say(f"sampling {what} on "
              f"{int(curve.fit_mask.sum())} points (the first run of a model shape also "
              f"compiles; about a minute)...")
         options["progress"] = True
@@ -210,9 +212,10 @@ def add_parsers(sub: Any, fmt: Any) -> None:
     p = sub.add_parser(
         "fit", formatter_class=fmt, help="fit a scaling curve and report the posterior",
         description=(
-            "Fit a Broken Neural Scaling Law by NUTS and report the parameters, predictions and\n"
-            "the held-out points. DATA is a CSV file (one row per point or per run), '-' for\n"
-            "standard input, or dataset:NAME for a bundled curve (see 'bnsl-bayes datasets')."
+            "Fit a Broken Neural Scaling Law by NUTS (tempered SMC where its chains disagree)\n"
+            "and report the parameters, predictions and the held-out points. DATA is a CSV\n"
+            "file (one row per point or per run), '-' for standard input, or dataset:NAME for\n"
+            "a bundled curve (see 'bnsl-bayes datasets')."
         ),
         epilog=(
             "examples:\n"

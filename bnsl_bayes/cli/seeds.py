@@ -11,6 +11,7 @@ from typing import Any
 from .common import (
     PROG,
     UsageError,
+    _add_sampler_choice,
     _check_image_name,
     _check_new_file,
     _emit_json,
@@ -139,6 +140,7 @@ def add_parser(sub: Any) -> None:
     g.add_argument("--chains", type=int, metavar="N")
     g.add_argument("--warmup", type=int, metavar="N")
     g.add_argument("--samples", type=int, metavar="N")
+    _add_sampler_choice(g)
     g.add_argument("--batch-size", type=int, metavar="N",
                    help="fits per compiled call (default: 1 on a CPU, all on a GPU)")
     g = p.add_argument_group("output")

@@ -59,8 +59,8 @@ METHODS = ("auto", "nuts", "smc")
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    """Settings of a NUTS run: what ``fit``, ``fit_many``, ``compare`` and ``seeds_study`` take
-    as ``sampler=``.
+    """Settings of the samplers (NUTS, and tempered SMC where NUTS's chains disagree): what
+    ``fit``, ``fit_many``, ``compare`` and ``seeds_study`` take as ``sampler=``.
 
     >>> import bnsl_bayes as bb
     >>> quick = bb.SamplerConfig(chains=2, warmup=300, samples=300)

@@ -77,13 +77,15 @@ STEP_SPREAD = 3.0
 TARGET_ACCEPT = 0.65
 #: Change of the log step size per unit of acceptance off target, from one stage to the next.
 STEP_GAIN = 3.0
-#: Most temperatures of one run (a run that needs more stops there, and its diagnostics fail).
+#: Most temperatures of one run: a run that needs more stops there short of the posterior, and
+#: the fit is not used (its ``final_temperature`` says so; see ``fitting.run_smc``).
 MAX_STAGES = 256
 #: Log likelihood given to a particle where the model is not finite (a prior draw far in the
 #: tails): its weight is zero at every temperature above 0.
 _FLOOR = -1e10
-#: Fold-in of the curve's PRNG key for SMC, so its stream differs from NUTS's.
-_STREAM = 1
+#: Fold-in of the curve's PRNG key for SMC ("SMC" in ASCII): with partitionable threefry a small
+#: fold-in can equal one of NUTS's subkeys, so a large constant keeps the streams apart.
+_STREAM = 0x534D43
 
 
 def densities(spec: ModelSpec, space: NoiseSpace, n_points: int) -> dict[str, Any]:
