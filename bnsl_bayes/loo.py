@@ -168,7 +168,7 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
                 rec[col] = int(v)
             elif col == "eligible":
                 rec[col] = bool(v)
-            elif col == "problem":
+            elif col in ("problem", "sampler"):
                 rec[col] = str(v)
             else:
                 v = float(v)

@@ -321,7 +321,7 @@ def csv_path(tmp_path_factory) -> Path:
 
 
 def _budget_args() -> list[str]:
-    return ["--chains", "2", "--warmup", "150", "--samples", "150"]
+    return ["--chains", "2", "--warmup", "150", "--samples", "150", "--sampler", "nuts"]
 
 
 def test_cli_compare_json(csv_path, capsys, result):

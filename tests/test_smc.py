@@ -30,8 +30,11 @@ TRUTH = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
 X = np.geomspace(10.0, 1e4, 20)
 SIGMA = 0.05
 SMC = bb.SamplerConfig(method="smc", chains=2, particles=400, smc_moves=5)
-#: The package's SMC defaults, for the log evidence
-EVIDENCE = bb.SamplerConfig(method="smc")
+#: The package's SMC defaults, for the comparison with NUTS
+DEFAULT = bb.SamplerConfig(method="smc")
+#: 40 moves per temperature, for the log evidence: at the default 10 the particles lag behind
+#: each tempered target and the log evidence runs low by 0.3-0.5 (docs/validation.md)
+EVIDENCE = bb.SamplerConfig(method="smc", smc_moves=40)
 
 
 def simulate(key: int, seeds: float = 1.0) -> bb.Curve:
@@ -71,12 +74,13 @@ def test_smc_fit_is_a_complete_datatree(smc_fit):
 def test_smc_agrees_with_nuts_within_a_fraction_of_the_posterior_width(smc_fit):
     # on a curve where NUTS's chains agree, both samplers draw from one posterior: the 5, 50
     # and 95% quantiles of every parameter differ by less than 0.3 posterior sd (Monte Carlo
-    # error of 800 SMC draws and 2000 NUTS draws: about 0.1 sd)
+    # error of 4000 SMC draws and 2000 NUTS draws: about 0.1 sd); SMC at its defaults
     nuts = bb.fit(smc_fit.curve, seed=0, sampler=FIT_SAMPLER, check=False)
+    smc = bb.fit(smc_fit.curve, seed=3, sampler=DEFAULT, check=False)
     assert passes(nuts.diagnostics()), nuts.diagnostics()
     for name in ("a", "b", "c0", "c", "d", "f"):
         ref = np.asarray(nuts.draws()[name]).reshape(-1)
-        got = np.asarray(smc_fit.draws()[name]).reshape(-1)
+        got = np.asarray(smc.draws()[name]).reshape(-1)
         gap = np.abs(np.quantile(got, [0.05, 0.5, 0.95]) - np.quantile(ref, [0.05, 0.5, 0.95]))
         assert np.all(gap < 0.3 * ref.std()), (name, gap / ref.std())
     d = smc_fit.diagnostics()
@@ -120,7 +124,6 @@ def test_smc_log_evidence_matches_importance_sampling():
     log_z = logsumexp(log_w) - np.log(log_w.size)
     ess = np.exp(2 * logsumexp(log_w) - logsumexp(2 * log_w))
     assert ess > 1000  # the check is itself precise (repeats agree within 0.01)
-    # SMC's log evidence runs low here (by 0.3-0.45 at 4000 particles, docs/validation.md)
     assert abs(np.mean(info["log_evidence"]) - log_z) < 0.5, (info["log_evidence"], log_z)
 
 

@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.json:
             print(f"bnsl-{breaks} on {args.curves} curves ({elapsed:.1f} s, compile included):")
             for k, (r, good) in enumerate(zip(rows, ok, strict=True)):
-                print(f"  key {k}: divergences {r['divergences']}, max r_hat "
-                      f"{r['max_r_hat']:.3f}, min bulk ESS {r['min_ess_bulk']:.0f}")
+                print(f"  key {k}: {fits[k].data.attrs['sampling_method']}, divergences "
+                      f"{r['divergences']}, max r_hat {r['max_r_hat']:.3f}, min bulk ESS "
+                      f"{r['min_ess_bulk']:.0f}")
                 if not good:  # where the chains disagree: their log density and breaks
                     post, lp = fits[k].data["posterior"], fits[k].data["sample_stats"]["lp"]
                     for ch in range(post.sizes["chain"]):
