@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -265,6 +266,61 @@ def dummy_data(form, n_points: int) -> ModelData:
     return dummy
 
 
+def start_maker(spec: ModelSpec, space: NoiseSpace, latent: dict, init_radius: float):
+    """Starting points of the mode search: ``(flat_centre, unravel, make_start)``, the prior
+    centre of the latent sites as a flat vector, the map from flat vectors to latent dicts, and
+    ``make_start(key)``, the centre plus uniform jitter of ``init_radius`` with the break
+    locations sorted uniform over the data."""
+    centre = {
+        k: jnp.asarray(biject_to(site["fn"].support).inv(jnp.asarray(_centre(spec, k, space))))
+        for k, site in latent.items()
+    }
+    flat_centre, unravel = ravel_pytree(centre)
+    ordered = biject_to(constraints.ordered_vector)
+
+    def make_start(key):
+        keys = jax.random.split(key, len(centre) + 1)
+        z = {
+            k: c + jax.random.uniform(keys[i], c.shape, minval=-init_radius, maxval=init_radius)
+            for i, (k, c) in enumerate(sorted(centre.items()))
+        }
+        if "break_location" in z:
+            v = jnp.sort(jax.random.uniform(keys[-1], (spec.breaks,), minval=-0.1, maxval=1.1))
+            z["break_location"] = ordered.inv(v)
+        return ravel_pytree(z)[0]
+
+    return flat_centre, unravel, make_start
+
+
+def local_modes(potential: Callable, unravel: Callable, starts: jax.Array, vectorized: bool
+                ) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """BFGS on ``potential`` from each start (flat vectors, one per row): the potential at each
+    local mode, the modes and BFGS's inverse Hessians there."""
+
+    def objective(flat):
+        value = potential(unravel(flat))
+        return jnp.where(jnp.isfinite(value), value, 1e30)
+
+    def one_start(x0):
+        res = minimize(objective, x0, method="BFGS", options={"maxiter": 500})
+        return res.fun, res.x, res.hess_inv
+
+    # As the chains: one start after the other on a CPU (vmapped BFGS iterates every lane
+    # until the slowest converges, and batching its nested loops slows tracing and
+    # compiling), vectorized lanes on an accelerator.
+    return jax.vmap(one_start)(starts) if vectorized else lax.map(one_start, starts)
+
+
+def laplace_covariance(hess_inv: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """A usable covariance from BFGS's inverse Hessian (symmetrized, eigenvalues clipped to
+    [1e-10, 10], so that a poor estimate still gives one), and whether its eigenvalues were
+    finite."""
+    hess_inv = 0.5 * (hess_inv + hess_inv.T)
+    eigval, eigvec = jnp.linalg.eigh(hess_inv)
+    eigval = jnp.clip(eigval, 1e-10, 10.0)
+    return (eigvec * eigval) @ eigvec.T, jnp.all(jnp.isfinite(eigval))
+
+
 def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
            vectorized: bool = True, shards: int = 1):
     """The (unjitted) run ``(key, data[, chain_ids]) -> (values, stats, warmup_divergences)``
@@ -282,69 +338,30 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
         k: site for k, site in trace.items()
         if site["type"] == "sample" and not site["is_observed"]
     }
-    centre = {
-        k: jnp.asarray(biject_to(site["fn"].support).inv(jnp.asarray(_centre(spec, k, space))))
-        for k, site in latent.items()
-    }
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential_gen, algo="NUTS")
     total = config.warmup + config.samples
-
-    flat_centre, unravel = ravel_pytree(centre)
+    flat_centre, unravel, make_start = start_maker(spec, space, latent, config.init_radius)
     dim = flat_centre.shape[0]
-
-    ordered = biject_to(constraints.ordered_vector)
-
-    def make_start(key):
-        """Prior centre plus uniform jitter; break locations sorted uniform over the data."""
-        keys = jax.random.split(key, len(centre) + 1)
-        z = {
-            k: c + jax.random.uniform(keys[i], c.shape, minval=-config.init_radius,
-                                      maxval=config.init_radius)
-            for i, (k, c) in enumerate(sorted(centre.items()))
-        }
-        if "break_location" in z:
-            v = jnp.sort(jax.random.uniform(keys[-1], (spec.breaks,), minval=-0.1, maxval=1.1))
-            z["break_location"] = ordered.inv(v)
-        return ravel_pytree(z)[0]
 
     def find_mode(key, data):
         """Multi-start BFGS on the potential; the best mode and its inverse Hessian."""
-        potential = potential_gen(data)
-
-        def objective(flat):
-            value = potential(unravel(flat))
-            return jnp.where(jnp.isfinite(value), value, 1e30)
-
         starts = jax.vmap(make_start)(jax.random.split(key, config.init_starts))
-
-        def one_start(x0):
-            res = minimize(objective, x0, method="BFGS", options={"maxiter": 500})
-            return res.fun, res.x, res.hess_inv
-
-        def search(x0s):
-            # As the chains: one start after the other on a CPU (vmapped BFGS iterates every
-            # lane until the slowest converges, and batching its nested loops slows tracing
-            # and compiling), vectorized lanes on an accelerator.
-            return jax.vmap(one_start)(x0s) if vectorized else lax.map(one_start, x0s)
-
+        potential = potential_gen(data)
         if shards > 1 and config.init_starts % shards == 0:
             # chains spread over devices: each device searches from its share of the starts
             # and all see every result, so all pick the same mode
             per = config.init_starts // shards
             mine = lax.dynamic_slice_in_dim(starts, lax.axis_index("chain") * per, per)
-            fun, x, hess = (lax.all_gather(v, "chain", tiled=True) for v in search(mine))
+            fun, x, hess = (lax.all_gather(v, "chain", tiled=True)
+                            for v in local_modes(potential, unravel, mine, vectorized))
         else:
-            fun, x, hess = search(starts)
+            fun, x, hess = local_modes(potential, unravel, starts, vectorized)
         fun = jnp.where(jnp.isfinite(fun), fun, jnp.inf)
         best = jnp.argmin(fun)
-        hess_inv = hess[best]
-        hess_inv = 0.5 * (hess_inv + hess_inv.T)
-        # Keep a usable covariance even when BFGS's estimate is poor.
-        eigval, eigvec = jnp.linalg.eigh(hess_inv)
-        eigval = jnp.clip(eigval, 1e-10, 10.0)
-        ok = jnp.all(jnp.isfinite(x[best])) & jnp.all(jnp.isfinite(eigval))
+        cov, finite = laplace_covariance(hess[best])
+        ok = jnp.all(jnp.isfinite(x[best])) & finite
         mode = jnp.where(ok, x[best], flat_centre)
-        cov = jnp.where(ok, (eigvec * eigval) @ eigvec.T, jnp.eye(dim))
+        cov = jnp.where(ok, cov, jnp.eye(dim))
         return mode, cov
 
     def one_chain(key, z0, chain, inverse_mass, data):
@@ -550,6 +567,33 @@ def run_nuts_batch(
         statistics, arrays of shape ``(chains, samples)``; divergent transitions during warmup
         (reported, not used).
     """
+    # the SMC settings do not change NUTS: samplers that differ in them share one program
+    config = replace(config, method="nuts", particles=SamplerConfig.particles,
+                     smc_moves=SamplerConfig.smc_moves)
+    out = []
+    for values, stats, warm_div in run_batched(
+            lambda length, b: _compiled(spec, space, length, config, b), data, seeds, batch,
+            progress):
+        stats["tree_depth"] = np.ceil(np.log2(stats["n_steps"] + 1)).astype(np.int64)
+        out.append((values, stats, int(warm_div.sum())))
+    return out
+
+
+def run_batched(
+    compiled: Callable[[int, int], Callable],
+    data: list[ModelData],
+    seeds: list[int],
+    batch: int | None,
+    progress: Callable[[int], None] | None,
+) -> list[Any]:
+    """Run a sampler's compiled program over curves, ``batch`` at a time (the NUTS and SMC
+    drivers share this).
+
+    ``compiled(length, batch)`` returns the jitted ``(keys, data) -> outputs`` for ``batch``
+    curves padded to ``length`` points; every output leaf has the curves on its first axis. The
+    last call is filled up with copies of its first curve, whose results are dropped, so every
+    call has the same shape. Returns each curve's outputs as NumPy arrays.
+    """
     if len(data) != len(seeds):
         raise ValueError(f"{len(data)} curves but {len(seeds)} seeds: give one seed per curve")
     if not data:
@@ -557,12 +601,9 @@ def run_nuts_batch(
     batch = default_batch(len(data)) if batch is None else max(1, min(int(batch), len(data)))
     length = padded_length(max(d.n_points for d in data))
     padded = [d.padded(length) for d in data]
-    out = []
-    # the SMC settings do not change NUTS: samplers that differ in them share one program
-    config = replace(config, method="nuts", particles=SamplerConfig.particles,
-                     smc_moves=SamplerConfig.smc_moves)
+    out: list[Any] = []
     with jax.enable_x64(True):
-        run = _compiled(spec, space, length, config, batch)
+        run = compiled(length, batch)
         for start in range(0, len(padded), batch):
             chunk = padded[start:start + batch]
             keys = [jax.random.PRNGKey(s) for s in seeds[start:start + batch]]
@@ -570,14 +611,8 @@ def run_nuts_batch(
             chunk = chunk + [chunk[0]] * fill
             keys = keys + [keys[0]] * fill
             stacked = jax.tree.map(lambda *v: jnp.stack([jnp.asarray(x) for x in v]), *chunk)
-            values, stats, warm_div = run(jnp.stack(keys), stacked)
-            values = {k: np.asarray(v) for k, v in values.items()}
-            stats = {k: np.asarray(v) for k, v in stats.items()}
-            warm_div = np.asarray(warm_div)
-            for i in range(batch - fill):
-                st = {k: v[i] for k, v in stats.items()}
-                st["tree_depth"] = np.ceil(np.log2(st["n_steps"] + 1)).astype(np.int64)
-                out.append(({k: v[i] for k, v in values.items()}, st, int(warm_div[i].sum())))
+            result = jax.tree.map(np.asarray, run(jnp.stack(keys), stacked))
+            out.extend(jax.tree.map(lambda v, i=i: v[i], result) for i in range(batch - fill))
             if progress is not None:
                 progress(len(out))
     return out
