@@ -30,7 +30,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .data import Curve, NoiseSpace
-from .fitting import AUTO_BREAKS, as_curve, fit_models, resolve_model, sampler_config
+from .fitting import (
+    AUTO_BREAKS,
+    as_curve,
+    evidence_sampler,
+    fit_models,
+    resolve_model,
+    sampler_config,
+)
 from .loo import K_THRESHOLD, Comparison, LOOWarning, check_options, loo_table
 from .sampling.nuts import SamplerConfig
 from .spec import ModelSpec
@@ -107,8 +114,11 @@ def compare(
         deprecated sampler keywords).
     progress : bool
         Draw a progress bar of each fit's iterations on standard error.
-    method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA"}
-        How ``arviz.compare`` weights the models.
+    method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA", "evidence"}
+        How ``arviz.compare`` weights the models, or ``"evidence"``: every form is fitted by
+        tempered SMC (the sampler's ``method`` ``"auto"`` becomes ``"smc"``) and the forms are
+        ranked by their log evidence and weighted by their posterior probabilities (equal prior
+        probabilities), among those whose sampling passed its diagnostics.
     k_threshold : float
         Pareto k above which a fit point's LOO estimate counts as unreliable (default 0.7).
     check : bool
@@ -132,7 +142,8 @@ def compare(
     ------
     ValueError
         Both or a bad ``models``/``breaks``, a duplicated model, bad sampler settings,
-        ``method`` or ``k_threshold``; :class:`~bnsl_bayes.data.DataError` for bad data or a
+        ``method`` or ``k_threshold``, ``method="evidence"`` with a NUTS-only sampler;
+        :class:`~bnsl_bayes.data.DataError` for bad data or a
         curve with too few points for a form; :class:`~bnsl_bayes.spec.SpecError` for an
         unknown model. All raised before any sampling.
     """
@@ -141,6 +152,7 @@ def compare(
     curve = as_curve(curve_or_x, y, seeds, std)
     specs = _specs(models, breaks)
     check_options(method, k_threshold)
+    sampler = evidence_sampler(sampler, method)
     fits = fit_models(curve, specs, space=space, seed=seed, sampler=sampler, progress=progress,
                       check=check)
     table, loos, messages = loo_table(fits, method=method, k_threshold=k_threshold)

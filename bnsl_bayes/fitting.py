@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .checks import passes
+from .checks import ESS_MIN, passes
 from .data import Curve, DataError, NoiseSpace
 from .fileformat import build_datatree, json_attr
 from .forms import get_form
@@ -135,6 +135,7 @@ def fit(
     sampler: SamplerConfig | None = None,
     progress: bool = False,
     check: bool = True,
+    selection: str = "loo",
     **deprecated: Any,
 ) -> Fit:
     """Fit a Broken Neural Scaling Law by NUTS and return the posterior.
@@ -162,7 +163,8 @@ def fit(
     breaks : int, optional
         Number of breaks: selects the bundled model ``bnsl-{breaks}`` (0 to 3; default 1). With
         ``model`` it may be left out, or must equal the model's own number. ``"auto"``: fit 0 to
-        3 breaks and return the best by PSIS-LOO (:func:`fit_auto`).
+        3 breaks and return the best by PSIS-LOO or by the log evidence (``selection``,
+        :func:`fit_auto`).
     model : str, path or ModelSpec, optional
         A bundled model name (``"bnsl-1"``) or the path of a TOML specification.
     space : {"log", "linear"}, optional
@@ -181,6 +183,9 @@ def fit(
     check : bool
         Warn (:class:`~bnsl_bayes.result.SamplingWarning`) on divergences, r_hat > 1.01,
         bulk ESS < 400, or no fit point left to estimate the noise (see :meth:`Fit.check`).
+    selection : {"loo", "evidence"}
+        How ``breaks="auto"`` chooses: by PSIS-LOO (default), or by the log evidence, with
+        every form fitted by tempered SMC (:func:`fit_auto`).
     **deprecated
         ``chains``, ``warmup``, ``samples``, ``target_accept``, ``max_tree_depth`` and
         ``dense_mass`` as keywords still work for one release, with a DeprecationWarning: pass
@@ -198,16 +203,18 @@ def fit(
     SpecError
         Unknown model name or malformed model file.
     ValueError
-        Bad sampler settings.
+        Bad sampler settings, or a bad ``selection`` (or one other than ``"loo"`` without
+        ``breaks="auto"``).
     TypeError
         An unknown keyword.
     """
     t0 = time.perf_counter()
     sampler = sampler_config(sampler, deprecated, where="fit")
     curve = as_curve(curve_or_x, y, seeds, std, x=x, split=split)
-    if isinstance(breaks, str) and breaks == "auto":  # 0-3 breaks, the best by PSIS-LOO
+    check_selection(selection, breaks)
+    if isinstance(breaks, str) and breaks == "auto":  # 0-3 breaks, the best of them
         return fit_auto(curve, model=model, check=check, space=space, seed=seed,
-                        sampler=sampler, progress=progress)
+                        sampler=sampler, progress=progress, selection=selection)
     spec, config = settings(breaks, model, seed, sampler, progress)
     (result,) = fit_curves([curve], spec, config, space, [int(seed)], check=False, t0=t0)
     if check:
@@ -218,6 +225,32 @@ def fit(
 #: The sampler settings that ``fit`` and the others took as keywords before ``sampler=``.
 SAMPLER_KEYWORDS = ("chains", "warmup", "samples", "target_accept", "max_tree_depth",
                     "dense_mass")
+
+
+#: How ``fit(..., breaks="auto")`` may choose, and the weighting of :mod:`.loo` each uses.
+SELECTIONS = {"loo": "stacking", "evidence": "evidence"}
+
+
+def check_selection(selection: str, breaks: int | str | None) -> None:
+    """Raise ValueError on a ``selection`` that ``fit`` cannot use with ``breaks``."""
+    if selection not in SELECTIONS:
+        raise ValueError(f"selection = {selection!r}: expected 'loo' (PSIS-LOO) or 'evidence' "
+                         f"(the log evidence, by tempered SMC)")
+    if selection != "loo" and breaks != "auto":
+        raise ValueError(f"selection = {selection!r} chooses the number of breaks: give "
+                         f"breaks='auto' with it (breaks is {breaks!r})")
+
+
+def evidence_sampler(sampler: SamplerConfig, method: str) -> SamplerConfig:
+    """The sampler of a comparison weighted by ``method``: tempered SMC when it is the log
+    evidence (NUTS does not estimate it), else ``sampler`` itself."""
+    if method != "evidence" or sampler.method == "smc":
+        return sampler
+    if sampler.method == "nuts":
+        raise ValueError("ranking by the log evidence needs tempered SMC, which estimates it, "
+                         "and the sampler's method is 'nuts': leave it at 'auto' or set 'smc' "
+                         "(CLI: --sampler smc), or rank by PSIS-LOO")
+    return replace(sampler, method="smc")
 
 
 def sampler_config(sampler: SamplerConfig | None, deprecated: Mapping[str, Any], *, where: str,
@@ -473,19 +506,37 @@ def fit_curves(
             # NUTS's chains disagree (or diverge, or mix slowly) where the data pin a break
             # weakly and the posterior has several modes: tempered SMC holds them all
             failed = [i for i in idx if not passes(results[i].diagnostics())]
-            run_smc(results, failed, prepared, items, spec, sp, config, seeds, batch_size, t0)
+            for particles in particle_ladder(config):
+                run_smc(results, failed, prepared, items, spec, sp,
+                        replace(config, particles=particles), seeds, batch_size, t0)
+                failed = [i for i in failed if not passes(results[i].diagnostics())]
     if check:
         for r in results:
             r.check(stacklevel=3)  # the warning points at the caller of fit_many
     return results
 
 
+def particle_ladder(config: SamplerConfig) -> tuple[int, ...]:
+    """The particles of each run in ``"auto"``'s successive SMC refits: a quarter of
+    ``config.particles`` first, then all of them for the fits that still fail.
+
+    Most fits that NUTS fails are awkward rather than multimodal, and a quarter of the
+    particles passes there at a quarter of the cost; the full count goes only where the runs
+    disagree. One rung where a quarter of the particles could not reach the ESS the diagnostics
+    ask for (the runs' particles are at best independent draws)."""
+    first = config.particles // 4
+    if config.chains * first >= 2 * ESS_MIN:
+        return first, config.particles
+    return (config.particles,)
+
+
 def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: list[Curve],
             spec: ModelSpec, space: NoiseSpace, config: SamplerConfig, seeds: list[int],
             batch_size: int | None, t0: float) -> None:
     """Fit curves ``idx`` (all of noise space ``space``) by tempered SMC, in place: each
-    replaces the NUTS fit in ``results`` where there is none or where it is
-    :func:`better`."""
+    replaces the fit in ``results`` (by NUTS or by a smaller SMC run) where there is none or
+    where it is :func:`better`. The fit kept records every SMC attempt in its ``smc_attempts``
+    attribute and, if NUTS ran first, NUTS's diagnostics in ``nuts_diagnostics``."""
     if not idx:
         return
     start = time.perf_counter()
@@ -512,13 +563,23 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
         if previous is None:
             results[i] = candidate
             continue
-        nuts = previous.diagnostics()
-        candidate.data.attrs["nuts_diagnostics"] = json_attr(nuts)
+        attrs = previous.data.attrs
+        nuts = (attrs.get("nuts_diagnostics") if attrs.get("sampling_method") == "smc"
+                else json_attr(previous.diagnostics()))
         complete = min(np.asarray(info["final_temperature"], dtype=float)) >= 1.0
-        if complete and better(candidate.diagnostics(), nuts):
+        keep = complete and better(candidate.diagnostics(), previous.diagnostics())
+        attempts = json.loads(attrs.get("smc_attempts", "[]"))
+        attempts = [{**a, "kept": a["kept"] and not keep} for a in attempts]
+        attempts.append({"particles": config.particles, **candidate.diagnostics(),
+                         "complete": bool(complete), "kept": bool(keep)})
+        if keep:
             results[i] = candidate
         else:
-            previous.data.attrs["smc_diagnostics"] = json_attr(candidate.diagnostics())
+            attrs["time_s"] = elapsed  # the fit's time counts the attempts it outlived
+        results[i].data.attrs["smc_attempts"] = json.dumps(
+            [json.loads(json_attr(a)) for a in attempts])
+        if nuts is not None and results[i] is candidate:
+            results[i].data.attrs["nuts_diagnostics"] = nuts
 
 
 def fit_models(curve: Curve, specs: Sequence[ModelSpec], *, space: NoiseSpace | None = None,
@@ -557,6 +618,7 @@ def fit_auto(
     model: str | PathLike | ModelSpec | None = None,
     candidates: Sequence[int] = AUTO_BREAKS,
     check: bool = True,
+    selection: str = "loo",
     **options: Any,
 ) -> Fit:
     """``fit(..., breaks="auto")``: fit 0 to 3 breaks and keep the form with the best elpd_loo
@@ -583,6 +645,10 @@ def fit_auto(
     check : bool
         Warn on sampling problems of the chosen fit, on its Pareto k and on the forms left out
         with a higher elpd_loo (:class:`LOOWarning`).
+    selection : {"loo", "evidence"}
+        ``"evidence"``: fit every form by tempered SMC and keep the highest log evidence among
+        the fits that passed their diagnostics, whatever their Pareto k
+        (``compare(..., method="evidence")``).
     **options
         ``space``, ``seed``, ``sampler``, ``progress``, as in ``fit`` (and its deprecated
         sampler keywords).
@@ -595,8 +661,9 @@ def fit_auto(
     Raises
     ------
     ValueError
-        ``model`` given with ``breaks="auto"``, unknown options, or no candidate the curve can
-        be fitted with (before any sampling).
+        ``model`` given with ``breaks="auto"``, unknown options, a bad ``selection``
+        (``"evidence"`` with a NUTS-only sampler included), or no candidate the curve can be
+        fitted with (before any sampling).
     SelectionError
         (a ValueError) Every candidate failed its sampling diagnostics; its ``comparison``
         holds the fits.
@@ -608,6 +675,9 @@ def fit_auto(
     deprecated = {k: v for k, v in options.items() if k not in allowed}
     options = {k: v for k, v in options.items() if k in allowed}
     options["sampler"] = sampler_config(options.get("sampler"), deprecated, where="fit_auto")
+    check_selection(selection, "auto")
+    method = SELECTIONS[selection]
+    options["sampler"] = evidence_sampler(options["sampler"], method)
     curve = as_curve(curve_or_x, y, seeds, std)
     usable, reasons = [], []
     for b in candidates:
@@ -624,7 +694,7 @@ def fit_auto(
         raise DataError("breaks='auto': no number of breaks fits this curve (" +
                         "; ".join(reasons) + ")")
     fits = fit_models(curve, [resolve_model(b, None) for b in usable], check=False, **options)
-    table, loos, messages = loo_table(fits)
+    table, loos, messages = loo_table(fits, method=method)
     result = Comparison(table=table, fits=fits, loo=loos, curve_name=curve.name,
                         messages=messages)
     chosen, why = auto_choice(table, curve.name)

@@ -26,6 +26,11 @@ The columns ``sampler`` and ``log_evidence`` say which sampler ran each fit and,
 sampled by tempered SMC, its log evidence ``log p(y)`` (NaN for a NUTS fit): with every form
 fitted by SMC (``SamplerConfig(method="smc")``) the differences of ``log_evidence`` are log Bayes
 factors between the numbers of breaks, next to the predictive ranking of elpd_loo.
+
+With ``method="evidence"`` the ranking and the weights are those of the evidence instead: the
+eligible fits are those whose sampling passed and that have a log evidence (SMC reached
+temperature 1), ranked by it, and weighted by their posterior probabilities under equal prior
+probabilities of the forms (``exp(log_evidence)`` normalized). Pareto k then does not matter.
 """
 
 from __future__ import annotations
@@ -44,9 +49,11 @@ from scipy.special import logsumexp
 from .checks import ESS_MIN, R_HAT_MAX, passes
 from .result import Fit, SamplingWarning
 
-__all__ = ["COLUMNS", "K_THRESHOLD", "Comparison", "LOOWarning", "SelectionError", "auto_choice",
-           "loo_table"]
+__all__ = ["COLUMNS", "K_THRESHOLD", "METHODS", "Comparison", "LOOWarning", "SelectionError",
+           "auto_choice", "loo_table"]
 
+#: How the fits may be weighted: ``arviz.compare``'s methods, and the log evidence.
+METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA", "evidence")
 #: Pareto k above which a point's PSIS-LOO estimate is unreliable (Vehtari et al. 2017/2024).
 K_THRESHOLD = 0.7
 #: Columns of the comparison table, in order.
@@ -59,6 +66,11 @@ _NONE_FIX = ("Fix: run longer (sampler=SamplerConfig(warmup=2000, samples=2000);
              "--samples 2000), "
              "which also lowers Pareto k that is only a little above the threshold; or compare "
              "fewer breaks (the forms with more breaks than the data pin fail first)")
+
+
+#: The problem of a converged fit without a log evidence when the fits are ranked by it.
+_NO_EVIDENCE = ("no log evidence (NUTS does not estimate it; fit with "
+                "SamplerConfig(method='smc'))")
 
 
 class LOOWarning(SamplingWarning):
@@ -246,11 +258,12 @@ def loo_table(
     ----------
     fits : dict of str to Fit
         Fits of the same curve (same fit points and noise space), by model name.
-    method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA"}
-        Weighting method of ``arviz.compare``.
+    method : {"stacking", "BB-pseudo-BMA", "pseudo-BMA", "evidence"}
+        Weighting method of ``arviz.compare``, or ``"evidence"``: rank and weight by the log
+        evidence (see the module's description).
     k_threshold : float
         Pareto k above which a point counts in ``n_bad_k`` and raises a message; such a fit
-        ranks below the converged fits without one.
+        ranks below the converged fits without one (unless ``method="evidence"``).
     curve_name : str, optional
         Name for the messages (default: the curve's own name).
 
@@ -274,6 +287,7 @@ def loo_table(
                          f"(points {n_pts}, spaces {sorted(spaces)}); LOO compares models of the "
                          f"same data only")
     name = first.curve.name if curve_name is None else curve_name
+    by_evidence = method == "evidence"
     loos = {k: _loo(f) for k, f in fits.items()}
     rows: dict[str, dict[str, Any]] = {}
     messages = []
@@ -282,20 +296,28 @@ def loo_table(
         diag = f.diagnostics()
         n_bad = int(np.sum(pk > k_threshold))
         problem = _problem(diag, n_bad, int(pk.size), k_threshold)
+        evidence = log_evidence(f)
+        if by_evidence:
+            group = 0 if passes(diag) and math.isfinite(evidence) else 2
+            if passes(diag) and not math.isfinite(evidence):
+                problem = "; ".join(p for p in (problem, _NO_EVIDENCE) if p)
+        else:
+            group = 0 if not problem else (1 if passes(diag) else 2)
         rows[k] = {"n_bad_k": n_bad, "max_k": float(np.max(pk)), "breaks": int(f.breaks),
                    "n_points": int(pk.size), "divergences": int(diag["divergences"]),
                    "max_r_hat": float(diag["max_r_hat"]),
                    "min_ess_bulk": float(diag["min_ess_bulk"]), "problem": problem,
-                   "_group": 0 if not problem else (1 if passes(diag) else 2),
+                   "_group": group,
                    "sampler": str(f.data.attrs.get("sampling_method", "nuts")),
-                   "log_evidence": log_evidence(f)}
+                   "log_evidence": evidence}
         x = np.asarray(f.data["constant_data"]["x"].values, dtype=float)
         msg = _k_message(name, str(k), pk, x, k_threshold)
         if msg:
             messages.append(msg)
-    # A NaN elpd_loo sorts last in its group.
-    order = sorted(fits, key=lambda k: (rows[k]["_group"], -np.nan_to_num(
-        float(loos[k].elpd), nan=-np.inf)))
+    # A NaN elpd_loo (log evidence) sorts last in its group.
+    score = {k: rows[k]["log_evidence"] if by_evidence else float(loos[k].elpd) for k in fits}
+    order = sorted(fits, key=lambda k: (rows[k]["_group"],
+                                        -np.nan_to_num(score[k], nan=-np.inf)))
     top = order[0]
     top_group = rows[top]["_group"]
     eligible = [k for k in order if rows[k]["_group"] == top_group < 2]
@@ -306,9 +328,13 @@ def loo_table(
         warnings.simplefilter("ignore", RuntimeWarning)
         if len(fits) > 1:
             # every model against the top row; the weights of this call are not used
-            cmp = az.compare(loos, method=method, reference=top, round_to="none")
+            cmp = az.compare(loos, method="stacking" if by_evidence else method,
+                             reference=top, round_to="none")
         weights = pd.Series(0.0, index=order)
-        if len(eligible) > 1:
+        if by_evidence and eligible:
+            ev = np.array([score[k] for k in eligible])
+            weights[eligible] = np.exp(ev - logsumexp(ev))
+        elif len(eligible) > 1:
             w = az.compare({k: loos[k] for k in eligible}, method=method,
                            round_to="none")["weight"]
             weights[eligible] = w[eligible].astype(float).to_numpy()
@@ -339,9 +365,10 @@ def loo_table(
         messages.append(
             f"{name or 'curve'}: left out of the ranking (weight 0, ranked below the "
             f"{len(eligible)} model(s) that passed their diagnostics"
-            f"{' with a reliable PSIS-LOO' if top_group == 0 else ''}): {_left_out(table)}. "
+            f"{' with a reliable PSIS-LOO' if top_group == 0 and not by_evidence else ''}): "
+            f"{_left_out(table)}. "
             f"{_NONE_FIX}.")
-    if top_group == 1:
+    if top_group == 1 and not by_evidence:
         messages.append(
             f"{name or 'curve'}: no converged model has a reliable PSIS-LOO (Pareto k > "
             f"{k_threshold:g} at some fit points of each), so the converged models are ranked "
@@ -381,21 +408,22 @@ def auto_choice(table: pd.DataFrame, curve_name: str = "") -> tuple[str | None, 
             f"{curve_name or 'curve'}: breaks='auto' found no fit to keep: every form failed "
             f"its sampling diagnostics ({_left_out(table)}). {_NONE_FIX}; or fit the number of "
             f"breaks you expect (breaks=N) and read its warnings.")
+    score = "log_evidence" if table.attrs.get("method") == "evidence" else "elpd_loo"
     higher = [k for k in table.index if not table.loc[k, "eligible"]
-              and table.loc[k, "elpd_loo"] > table.loc[top, "elpd_loo"]]
+              and table.loc[k, score] > table.loc[top, score]]
     if not higher:
         return str(top), None
     return str(top), (
-        f"{curve_name or 'curve'}: breaks='auto' kept {top}; left out although their elpd_loo "
+        f"{curve_name or 'curve'}: breaks='auto' kept {top}; left out although their {score} "
         f"is higher, because it cannot be trusted: "
         + "; ".join(f"{k} ({table.loc[k, 'problem']})" for k in higher)
         + f". {_NONE_FIX}, then compare again (bnsl-bayes compare).")
 
 
 def check_options(method: str, k_threshold: float) -> None:
-    if method not in ("stacking", "BB-pseudo-BMA", "pseudo-BMA"):
-        raise ValueError(f"method = {method!r}: expected 'stacking', 'BB-pseudo-BMA' or "
-                         f"'pseudo-BMA'")
+    if method not in METHODS:
+        raise ValueError(f"method = {method!r}: expected one of "
+                         f"{', '.join(repr(m) for m in METHODS)}")
     if isinstance(k_threshold, bool) or not isinstance(k_threshold, int | float) or not (
             0 < k_threshold < math.inf):
         raise ValueError(f"k_threshold = {k_threshold!r}: expected a number > 0 (usually 0.7)")

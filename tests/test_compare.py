@@ -277,6 +277,68 @@ def test_advice_of_an_auto_fit_does_not_name_auto(result, monkeypatch):
     assert "breaks='auto'" not in said and "breaks=2" in said
 
 
+def _with_evidence(monkeypatch, by_breaks: dict[int, float]) -> None:
+    """The log evidence of a fit of ``b`` breaks is ``by_breaks[b]`` (NaN: none, as NUTS)."""
+    monkeypatch.setattr(loo_mod, "log_evidence", lambda f: by_breaks[f.breaks])
+
+
+def test_evidence_ranks_and_weights_by_log_evidence(result, monkeypatch):
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: GOOD})
+    _with_evidence(monkeypatch, {0: 10.0, 1: 8.0})
+    # bnsl-1 has the higher elpd_loo; bnsl-0 the higher evidence, and Pareto k does not count
+    _with_pareto_k(monkeypatch, {0: 0.9})
+    table, _, messages = cmp_mod.loo_table(result.fits, method="evidence")
+    assert list(table.index) == ["bnsl-0", "bnsl-1"] and table["eligible"].all()
+    assert table.loc["bnsl-1", "elpd_loo"] > table.loc["bnsl-0", "elpd_loo"]
+    np.testing.assert_allclose(table["weight"], [1 / (1 + math.exp(-2)), 1 / (1 + math.exp(2))],
+                               rtol=1e-12)
+    assert loo_mod.auto_choice(table) == ("bnsl-0", None)
+    # an unconverged fit cannot win, whatever its evidence
+    _with_diagnostics(monkeypatch, {0: BAD, 1: GOOD})
+    table, _, _ = cmp_mod.loo_table(result.fits, method="evidence")
+    assert list(table.index) == ["bnsl-1", "bnsl-0"]
+    assert table["weight"].tolist() == [1.0, 0.0]
+    chosen, why = loo_mod.auto_choice(table)
+    assert chosen == "bnsl-1" and "log_evidence is higher" in why and "bnsl-0 (max r_hat" in why
+    # NUTS fits have no evidence: none is eligible, and the table says why
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: GOOD})
+    _with_evidence(monkeypatch, {0: math.nan, 1: math.nan})
+    table, _, messages = cmp_mod.loo_table(result.fits, method="evidence")
+    assert not table["eligible"].any() and (table["weight"] == 0).all()
+    assert all("no log evidence" in p for p in table["problem"])
+    assert loo_mod.auto_choice(table)[0] is None
+
+
+def test_auto_by_evidence_fits_every_form_by_smc(result, monkeypatch):
+    seen = {}
+
+    def fit_models(curve, specs, **kwargs):
+        seen.update(kwargs)
+        return _copies(result.fits)
+
+    monkeypatch.setattr(fitting_mod, "fit_models", fit_models)
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: GOOD})
+    _with_evidence(monkeypatch, {0: 3.0, 1: 7.5})
+    fit = bb.fit(power_law_curve(), breaks="auto", selection="evidence", check=False)
+    assert fit.breaks == 1 and seen["sampler"].method == "smc"
+    sel = json.loads(fit.data.attrs["breaks_selection"])
+    assert [r["model"] for r in sel] == ["bnsl-1", "bnsl-0"]
+    assert sel[0]["weight"] == pytest.approx(1 / (1 + math.exp(-4.5)))
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"breaks": "auto", "selection": "bic"}, "selection = 'bic': expected 'loo'"),
+    ({"breaks": 1, "selection": "evidence"}, "give breaks='auto' with it"),
+    ({"breaks": "auto", "selection": "evidence", "sampler": bb.SamplerConfig(method="nuts")},
+     "needs tempered SMC"),
+])
+def test_bad_selection_raises_before_sampling(monkeypatch, kwargs, match):
+    monkeypatch.setattr(fitting_mod, "fit_models", lambda *a, **k: pytest.fail("sampled"))
+    monkeypatch.setattr(fitting_mod, "fit_curves", lambda *a, **k: pytest.fail("sampled"))
+    with pytest.raises(ValueError, match=match):
+        bb.fit(power_law_curve(), **kwargs)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
@@ -290,6 +352,8 @@ def test_advice_of_an_auto_fit_does_not_name_auto(result, monkeypatch):
         ({"breaks": [0], "method": "vote"}, ValueError),
         ({"breaks": [0], "k_threshold": -1}, ValueError),
         ({"breaks": [0], "sampler": bb.SamplerConfig(chains=0)}, ValueError),
+        ({"breaks": [0], "method": "evidence", "sampler": bb.SamplerConfig(method="nuts")},
+         ValueError),
     ],
 )
 def test_bad_input_raises_before_sampling(monkeypatch, kwargs, error):
@@ -341,6 +405,12 @@ def test_cli_compare_json(csv_path, capsys, result):
     assert [r["rank"] for r in rows] == list(range(len(rows)))
     assert math.isclose(sum(r["weight"] for r in rows),
                         1.0 if any(r["eligible"] for r in rows) else 0.0, abs_tol=1e-6)
+
+
+def test_cli_method_choices_are_the_library_s():
+    from bnsl_bayes.cli import compare as cli_compare
+
+    assert cli_compare.METHODS == loo_mod.METHODS
 
 
 def test_cli_compare_names_what_it_left_out(csv_path, capsys, monkeypatch):

@@ -22,7 +22,7 @@ from scipy.special import logsumexp
 
 import bnsl_bayes as bb
 from bnsl_bayes.checks import passes
-from bnsl_bayes.fitting import prepare, resolve_model
+from bnsl_bayes.fitting import particle_ladder, prepare, resolve_model
 from bnsl_bayes.sampling.nuts import padded_length
 from bnsl_bayes.sampling.smc import densities, run_smc_batch
 
@@ -143,6 +143,37 @@ def test_auto_falls_back_to_smc_where_nuts_fails():
     assert auto.data["posterior"].sizes["draw"] == config.particles
 
 
+def test_particle_ladder():
+    # a quarter first where 4 runs of a quarter can reach the ESS the diagnostics ask for
+    assert particle_ladder(bb.SamplerConfig()) == (250, 1000)
+    assert particle_ladder(bb.SamplerConfig(particles=800)) == (200, 800)
+    assert particle_ladder(bb.SamplerConfig(particles=796)) == (796,)
+    assert particle_ladder(bb.SamplerConfig(chains=2, particles=1000)) == (1000,)
+
+
+def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
+    # NUTS cannot pass in 30 draws; SMC tries 200 particles per run, then 800 if they fail
+    config = bb.SamplerConfig(chains=4, warmup=10, samples=30, particles=800, smc_moves=3)
+    curve = simulate(0, seeds=100.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bb.fit(curve, seed=3, sampler=config, check=False)
+    attempts = json.loads(fit.data.attrs["smc_attempts"])
+    assert [a["particles"] for a in attempts][:1] == [200]
+    assert len(attempts) == (1 if passes(attempts[0]) else 2)
+    if len(attempts) == 2:
+        assert attempts[1]["particles"] == 800
+    kept = [a for a in attempts if a["kept"]]
+    if fit.data.attrs["sampling_method"] == "smc":
+        assert len(kept) == 1
+        assert fit.data["posterior"].sizes["draw"] == kept[0]["particles"]
+        assert kept[0]["max_r_hat"] == pytest.approx(fit.diagnostics()["max_r_hat"])
+        assert not passes(json.loads(fit.data.attrs["nuts_diagnostics"]))
+    else:
+        assert not kept
+    assert fit.data.attrs["time_s"] > 0
+
+
 def test_auto_keeps_nuts_where_it_passes():
     curve = simulate(0, seeds=100.0)
     # the NUTS run of test_smc_agrees_with_nuts..., which passes its diagnostics
@@ -187,6 +218,20 @@ def test_compare_table_shows_the_log_evidence_of_smc_fits(smc_fit):
     # the log of the mean evidence over the runs, not the mean of their logs
     assert log_evidence(smc_fit) == pytest.approx(logsumexp(ev) - np.log(ev.size))
     assert np.mean(ev) <= log_evidence(smc_fit) <= ev.max()
+
+
+def test_compare_by_evidence_prefers_the_break_the_data_show(smc_fit):
+    # the fixture's curve and settings: its bnsl-1 fit is reused from the compiled cache
+    result = bb.compare(simulate(0, seeds=100.0), breaks=[0, 1], method="evidence", seed=3,
+                        sampler=replace(SMC, method="auto"), check=False)
+    table = result.table
+    assert (table["sampler"] == "smc").all()
+    assert np.isfinite(table["log_evidence"]).all()
+    # a sharp break seen by 100-seed points: no power law without it comes close
+    assert table.loc["bnsl-1", "log_evidence"] > table.loc["bnsl-0", "log_evidence"] + 10
+    assert result.best == "bnsl-1" and table["weight"].sum() == pytest.approx(1.0)
+    np.testing.assert_array_equal(result.fits["bnsl-1"].data["posterior"]["a"].values,
+                                  smc_fit.data["posterior"]["a"].values)
 
 
 def test_a_run_short_of_the_posterior_is_named():

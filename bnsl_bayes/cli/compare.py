@@ -55,11 +55,17 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         f"{row['problem']}\n" for k, row in result.table.iterrows() if row["problem"])
     best = result.best or ("none (no model passed its sampling diagnostics; run longer: "
                            "--warmup 2000 --samples 2000, or compare fewer breaks)")
-    print(f"PSIS-LOO comparison on {curve.name or 'curve'} ({int(curve.fit_mask.sum())} fit "
-          f"points; eligible models first, rank 0 = the highest elpd_loo among them; "
+    what, score = (("log evidence", "log_evidence") if args.method == "evidence"
+                   else ("PSIS-LOO", "elpd_loo"))
+    print(f"{what} comparison on {curve.name or 'curve'} ({int(curve.fit_mask.sum())} fit "
+          f"points; eligible models first, rank 0 = the highest {score} among them; "
           f"{args.method} weights):\n{text}\n{left_out}"
           f"best: {best}\ntime: {result.time_s:.1f} s", flush=True)
     return 0
+
+
+#: ``bnsl_bayes.loo.METHODS``, spelled out so that ``--help`` does not import ArviZ.
+METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA", "evidence")
 
 
 def add_parser(sub: Any) -> None:
@@ -93,8 +99,9 @@ def add_parser(sub: Any) -> None:
     m.add_argument("--models", type=_name_list, metavar="A,B",
                    help="bundled model names or .toml files to compare")
     _add_space_and_cutoff(g, "log when every fitted y > 0, else linear")
-    g.add_argument("--method", choices=("stacking", "BB-pseudo-BMA", "pseudo-BMA"),
-                   default="stacking", help="model weights (default: stacking)")
+    g.add_argument("--method", choices=METHODS, default="stacking",
+                   help="model weights (default: stacking); 'evidence' fits every form by "
+                        "tempered SMC and ranks and weights them by their log evidence")
     g.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout and nothing else")
     _add_sampler_options(p, "sampler (the same for every model)", "seed of every fit")

@@ -66,6 +66,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     options = {k: getattr(args, k) for k in ("breaks", "model", "space")
                if getattr(args, k) is not None}
     options["sampler"] = sampler
+    options["selection"] = args.selection
     if sys.stderr.isatty() and not args.json:
         what = (f"{sampler.chains} SMC runs x {sampler.particles} particles"
                 if sampler.method == "smc" else
@@ -233,7 +234,10 @@ def add_parsers(sub: Any, fmt: Any) -> None:
     g = p.add_argument_group("model")
     g.add_argument("--breaks", type=_breaks_or_auto, metavar="N|auto",
                    help="number of breaks: the bundled model bnsl-N (default: 1); 'auto' fits "
-                        "0 to 3 and keeps the best by PSIS-LOO")
+                        "0 to 3 and keeps the best by PSIS-LOO (or --selection)")
+    g.add_argument("--selection", choices=("loo", "evidence"), default="loo",
+                   help="how --breaks auto chooses: PSIS-LOO (default) or the log evidence, "
+                        "with every form fitted by tempered SMC")
     g.add_argument("--model", metavar="NAME|PATH",
                    help="a bundled model name (see 'bnsl-bayes models') or a .toml file")
     _add_space_and_cutoff(g, "log when every fitted y > 0, else linear")
