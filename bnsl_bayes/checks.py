@@ -76,6 +76,17 @@ def passes(diag: dict[str, float | int]) -> bool:
             and diag["min_ess_bulk"] >= ESS_MIN)
 
 
+def failed_fits_message(failed: list[tuple[str, dict[str, float | int]]]) -> str:
+    """The fits of several curves that did not pass their diagnostics, one line each:
+    ``failed`` holds (curve name, :func:`diagnostics`) pairs."""
+    lines = [f"{len(failed)} fit(s) did not pass their diagnostics (max r_hat <= {R_HAT_MAX}, "
+             f"min bulk ESS >= {ESS_MIN}, no divergences); their bands are not to be trusted:"]
+    lines += [f"  {name}: max r_hat {float(d['max_r_hat']):.3f}, min bulk ESS "
+              f"{float(d['min_ess_bulk']):.0f}, {int(d['divergences'])} divergence(s)"
+              for name, d in failed]
+    return "\n".join(lines)
+
+
 def tree_depth_saturation(data: xr.DataTree) -> float:
     """Share of the kept iterations whose NUTS tree reached ``max_tree_depth``.
 

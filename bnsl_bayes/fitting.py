@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from .checks import ESS_MIN, passes
+from .checks import ESS_MIN, failed_fits_message, passes
 from .data import Curve, DataError, NoiseSpace
 from .fileformat import build_datatree, json_attr
 from .forms import get_form
 from .loo import Comparison, LOOWarning, SelectionError, auto_choice, loo_table
-from .result import Fit
+from .result import Fit, SamplingWarning
 from .sampling.nuts import SamplerConfig, padded_length, run_nuts_batch
 from .sampling.progress import Bar
 from .sampling.ray_backend import check_ray_address, run_batches_on_ray
@@ -513,6 +513,11 @@ def fit_curves(
     if check:
         for r in results:
             r.check(stacklevel=3)  # the warning points at the caller of fit_many
+        failed = [(items[i].name or f"curves[{i}]", r.diagnostics())
+                  for i, r in enumerate(results) if not passes(r.diagnostics())]
+        if failed and len(results) > 1:
+            # each fit's own warning says what to change; this one says which curves
+            warnings.warn(failed_fits_message(failed), SamplingWarning, stacklevel=3)
     return results
 
 

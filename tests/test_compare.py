@@ -452,6 +452,9 @@ def test_cli_fit_breaks_auto_without_a_converged_fit_exits_2(csv_path, capsys, m
         ["compare", "CSV", "--models", "bnsl-0,nope.toml"],
         ["fit", "CSV", "--breaks", "auto", "--model", "bnsl-1"],
         ["fit", "CSV", "--breaks", "many"],
+        ["fit", "CSV", "--selection", "evidence"],
+        ["fit", "CSV", "--breaks", "auto", "--selection", "evidence", "--sampler", "nuts"],
+        ["compare", "CSV", "--method", "evidence", "--sampler", "nuts"],
     ],
 )
 def test_cli_bad_input_exits_2(csv_path, capsys, monkeypatch, args):

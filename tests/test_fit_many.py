@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import pytest
 from budgets import FIT as FAST
+from budgets import FIT_BUDGET as FAST_BUDGET
 from budgets import SMALL
 
 import bnsl_bayes as bb
@@ -162,3 +163,19 @@ def test_tree_depth_saturation_and_diagnostics(many):
         assert f.tree_depth_saturation() == pytest.approx(np.mean(depth >= 10))  # the default
         assert float(f.diagnostics()["max_r_hat"]) == f.diagnostics()["max_r_hat"]
         assert np.isfinite(f.data.sample_stats["n_steps"].values.mean())
+
+
+def test_fit_many_names_the_curves_whose_fits_failed(monkeypatch):
+    bad = {"max_r_hat": 1.2, "min_ess_bulk": 35.0, "divergences": 3}
+    good = {"max_r_hat": 1.001, "min_ess_bulk": 2000.0, "divergences": 0}
+    monkeypatch.setattr(bb.Fit, "diagnostics",
+                        lambda self: dict(bad if self.curve.name in ("short", None, "") else good))
+    unnamed = bb.Curve.from_arrays(_curves()[1].x, _curves()[1].y)  # no name: its index
+    with pytest.warns(bb.SamplingWarning) as caught:
+        bb.fit_many([_curves()[0], _curves()[1], unnamed], seed=5, **FAST_BUDGET)
+    summary = [str(w.message) for w in caught if "fit(s) did not pass" in str(w.message)]
+    assert summary == [
+        "2 fit(s) did not pass their diagnostics (max r_hat <= 1.01, min bulk ESS >= 400, no "
+        "divergences); their bands are not to be trusted:\n"
+        "  short: max r_hat 1.200, min bulk ESS 35, 3 divergence(s)\n"
+        "  curves[2]: max r_hat 1.200, min bulk ESS 35, 3 divergence(s)"]

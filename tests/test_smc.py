@@ -143,6 +143,26 @@ def test_auto_falls_back_to_smc_where_nuts_fails():
     assert auto.data["posterior"].sizes["draw"] == config.particles
 
 
+def test_jump_density_is_numpyros_mixture_density():
+    from numpyro import distributions as dist
+
+    from bnsl_bayes.sampling.smc import jump_log_density
+
+    rng = np.random.default_rng(0)
+    with jax.enable_x64(True):
+        loc = jnp.asarray(rng.normal(size=(3, 4)))
+        chol = jnp.asarray(np.tril(rng.normal(size=(3, 4, 4))) * 0.3
+                           + np.eye(4) * rng.uniform(0.2, 2.0, size=(3, 1, 4)))
+        # a component of weight 0, as a mode the search failed to find
+        logits = jnp.log(jnp.asarray([0.7, 0.3, 1e-300]))
+        mixture = dist.MixtureSameFamily(dist.Categorical(logits=logits),
+                                         dist.MultivariateStudentT(5.0, loc=loc, scale_tril=chol))
+        whiten = jnp.linalg.inv(chol)
+        for x in rng.normal(scale=3.0, size=(5, 4)):
+            assert float(jump_log_density(mixture, whiten, jnp.asarray(x))) == pytest.approx(
+                float(mixture.log_prob(jnp.asarray(x))), rel=1e-10)
+
+
 def test_particle_ladder():
     # a quarter first where 4 runs of a quarter can reach the ESS the diagnostics ask for
     assert particle_ladder(bb.SamplerConfig()) == (250, 1000)

@@ -65,17 +65,12 @@ def _summary_row(name: str, fit: Fit, prob: float,
 
 def _failed_text(failed: list[dict[str, Any]]) -> str:
     """The curves whose fits did not pass their diagnostics, one line each."""
-    from ..checks import ESS_MIN, R_HAT_MAX
+    from ..checks import failed_fits_message
 
-    def num(v: float | None, fmt: str) -> str:
-        return "nan" if v is None else format(v, fmt)
-
-    lines = [f"{len(failed)} fit(s) did not pass their diagnostics (max r_hat <= {R_HAT_MAX}, "
-             f"min bulk ESS >= {ESS_MIN}, no divergences); their bands are not to be trusted:"]
-    lines += [f"  {row['curve']}: max r_hat {num(row['max_r_hat'], '.3f')}, min bulk ESS "
-              f"{num(row['min_ess_bulk'], '.0f')}, {row['divergences']} divergence(s)"
-              for row in failed]
-    return "\n".join(lines)
+    return failed_fits_message([
+        (row["curve"], {k: float("nan") if row[k] is None else row[k]
+                        for k in ("max_r_hat", "min_ess_bulk", "divergences")})
+        for row in failed])
 
 
 def _cmd_fit_many(args: argparse.Namespace) -> int:

@@ -102,11 +102,13 @@ class SamplerConfig:
         ``"nuts"``: NUTS alone. ``"smc"``: adaptive tempered SMC alone
         (:mod:`bnsl_bayes.sampling.smc`; ``chains`` independent runs of ``particles``
         particles, stored as chains of draws). ``"auto"`` (default): NUTS, then SMC for a fit
-        whose NUTS diagnostics fail (chains that disagree, divergences, low ESS), keeping SMC's
-        answer where its diagnostics are better; the fit's ``sampling_method`` attribute says
-        which ran.
+        whose NUTS diagnostics fail (chains that disagree, divergences, low ESS), first with a
+        quarter of ``particles`` and then with all of them for the fits still failing
+        (``fitting.particle_ladder``), keeping SMC's answer where its diagnostics are better;
+        the fit's ``sampling_method`` attribute says which ran and ``smc_attempts`` what SMC
+        tried.
     particles : int
-        Particles of each SMC run (its draws).
+        Particles of each SMC run (its draws; the most ``"auto"`` tries).
     smc_moves : int
         HMC moves of each particle at each SMC temperature.
     """

@@ -134,6 +134,21 @@ def densities(spec: ModelSpec, space: NoiseSpace, n_points: int) -> dict[str, An
             "unravel": ravel_pytree(example)[1]}
 
 
+def jump_log_density(mixture: dist.MixtureSameFamily, whiten: jax.Array, x: jax.Array
+                      ) -> jax.Array:
+    """``mixture.log_prob(x)`` by the components' whitening matrices: one matrix product
+    where NumPyro's solves a triangular system per component and particle, which on a
+    CPU costs more than the HMC move itself."""
+    comp = mixture.component_distribution
+    df, d = comp.df, x.shape[-1]
+    u = jnp.einsum("kij,kj->ki", whiten, x - comp.loc)
+    half_log_det = jnp.sum(jnp.log(jnp.diagonal(comp.scale_tril, axis1=-2, axis2=-1)), -1)
+    log_pdf = (jax.scipy.special.gammaln(0.5 * (df + d)) - jax.scipy.special.gammaln(0.5 * df)
+               - 0.5 * d * jnp.log(df * jnp.pi) - half_log_det
+               - 0.5 * (df + d) * jnp.log1p(jnp.sum(u * u, -1) / df))
+    return jax.nn.logsumexp(log_pdf + jax.nn.log_softmax(mixture.mixing_distribution.logits))
+
+
 def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerConfig,
            vectorized: bool = False):
     """The (unjitted) SMC of one curve: ``(key, data[, run_ids]) -> (values, stats, info)``.
@@ -165,24 +180,10 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
         # a mode that failed gets weight 0 (with no mode at all the jumps are never taken)
         weight = 0.5 * jax.nn.softmax(jnp.where(found, log_mass, 0.0)) + 0.5 * share
         mixture = dist.MixtureSameFamily(
-            dist.Categorical(logits=jnp.log(weight)),
+            dist.Categorical(logits=jnp.log(jnp.maximum(weight, 1e-300))),  # finite logits
             dist.MultivariateStudentT(JUMP_DF, loc=x, scale_tril=chol))
         return mixture, found, jax.scipy.linalg.solve_triangular(
             chol, jnp.broadcast_to(jnp.eye(x.shape[1]), chol.shape), lower=True)
-
-    def jump_log_density(mixture, whiten, x):
-        """``mixture.log_prob(x)`` by the components' whitening matrices: one matrix product
-        where NumPyro's solves a triangular system per component and particle, which on a
-        CPU costs more than the HMC move itself."""
-        comp = mixture.component_distribution
-        d = x.shape[-1]
-        u = jnp.einsum("kij,kj->ki", whiten, x - comp.loc)
-        half_log_det = jnp.sum(jnp.log(jnp.diagonal(comp.scale_tril, axis1=-2, axis2=-1)), -1)
-        log_pdf = (jax.scipy.special.gammaln(0.5 * (JUMP_DF + d))
-                   - jax.scipy.special.gammaln(0.5 * JUMP_DF)
-                   - 0.5 * d * jnp.log(JUMP_DF * jnp.pi) - half_log_det
-                   - 0.5 * (JUMP_DF + d) * jnp.log1p(jnp.sum(u * u, -1) / JUMP_DF))
-        return jax.nn.logsumexp(log_pdf + jax.nn.log_softmax(mixture.mixing_distribution.logits))
 
     def one_run(key, data, proposal):
         potential, prior_potential = potential_gen(data), prior_potential_gen(data)
