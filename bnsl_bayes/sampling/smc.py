@@ -27,7 +27,8 @@ mixture of Student-t's centred on the local modes of the posterior that multi-st
 let particles cross between modes at every temperature, so that a narrow mode of high
 likelihood, which tempering alone reaches late and in some runs only, gets its share in every
 run. On the 4-digit-addition curve at seed 3 the runs' log evidence spread over 15 nats
-without the jumps and within 1.2 with them (docs/validation.md). After the last temperature
+without the jumps and within 1.2 with them, though all runs share the mode search and its blind
+spots (docs/validation.md). After the last temperature
 the particles are resampled and moved ``FINAL_MOVES * config.smc_moves`` times at ``t = 1``,
 so the draws are those of the posterior itself.
 
