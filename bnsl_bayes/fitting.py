@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from scipy.stats import chi2
 
-from .checks import ESS_MIN, failed_fits_message, passes
+from .checks import ESS_MIN, R_HAT_MAX, failed_fits_message, passes
 from .data import Curve, DataError, NoiseSpace
 from .fileformat import build_datatree, json_attr
 from .forms import get_form
@@ -506,10 +507,16 @@ def fit_curves(
             # NUTS's chains disagree (or diverge, or mix slowly) where the data pin a break
             # weakly and the posterior has several modes: tempered SMC holds them all
             failed = [i for i in idx if not passes(results[i].diagnostics())]
-            for particles in particle_ladder(config):
+            ladder = particle_ladder(config)
+            for rung, particles in enumerate(ladder):
                 run_smc(results, failed, prepared, items, spec, sp,
                         replace(config, particles=particles), seeds, batch_size, t0)
                 failed = [i for i in failed if not passes(results[i].diagnostics())]
+                if rung + 1 < len(ladder):
+                    ratio = ladder[rung + 1] / particles
+                    failed = [i for i in failed if may_pass_with_more(
+                        json.loads(results[i].data.attrs["smc_attempts"])[-1], ratio,
+                        config.chains)]
     if check:
         for r in results:
             r.check(stacklevel=3)  # the warning points at the caller of fit_many
@@ -533,6 +540,31 @@ def particle_ladder(config: SamplerConfig) -> tuple[int, ...]:
     if config.chains * first >= 2 * ESS_MIN:
         return first, config.particles
     return (config.particles,)
+
+
+def ladder_slack(runs: int) -> float:
+    """How far above its expected Monte Carlo scale the runs' observed disagreement may be and
+    still count as Monte Carlo error: the 95% point of chi-square(k) / k, the spread of the
+    between-chain variance that r_hat reads from ``runs`` runs split in halves (k = 2 runs - 1;
+    2.01 for 4 runs)."""
+    k = 2 * int(runs) - 1
+    return float(chi2.ppf(0.95, k) / k)
+
+
+def may_pass_with_more(diag: dict[str, Any], ratio: float, runs: int = 4) -> bool:
+    """Whether ``runs`` SMC runs ``ratio`` times larger could pass where runs with diagnostics
+    ``diag`` failed, were their failure Monte Carlo error.
+
+    That error shrinks like 1 / particles: the runs' between-run variance, hence
+    ``r_hat**2 - 1``, by ``ratio``, and their ESS grows by ``ratio``. Runs that disagree by
+    more than that (up to :func:`ladder_slack` for the noise of the estimates) sit in
+    different modes, which more particles of the same kind do not fix, and the ladder stops
+    there rather than spend ``ratio`` times the cost on the same answer."""
+    r_hat, ess = float(diag["max_r_hat"]), float(diag["min_ess_bulk"])
+    if not (np.isfinite(r_hat) and np.isfinite(ess)):
+        return False
+    slack = ladder_slack(runs) * ratio
+    return r_hat**2 - 1.0 <= slack * (R_HAT_MAX**2 - 1.0) and slack * ess >= ESS_MIN
 
 
 def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: list[Curve],

@@ -154,7 +154,8 @@ def run(*, limit: int | None = None, domains: Sequence[str] = DOMAINS, seed: int
         diag = fit.diagnostics()
         rows[key] = {**score_curve(fit), "max_r_hat": diag["max_r_hat"],
                      "passes": passes(diag), "sampler": fit.data.attrs["sampling_method"],
-                     "time_s": float(fit.data.attrs["time_s"])}
+                     "time_s": float(fit.data.attrs["time_s"]),
+                     "smc_attempts": json.loads(fit.data.attrs.get("smc_attempts", "[]"))}
     return {"levels": list(NSL_PFN_LEVELS), "n_curves": len(keys),
             "settings": "package defaults" if not sampler else json.dumps(sampler),
             "time_s": time.perf_counter() - t0, "domains": summarize(rows), "curves": rows}
