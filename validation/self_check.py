@@ -92,7 +92,30 @@ def check_extrapolation_json() -> None:
         assert md.read_text().count("| NMT/") == 2
 
 
-CHEAP = (check_drift_budget_compare, check_extrapolation_bad_option)
+def check_prior_sensitivity_variants() -> None:
+    """prior_sensitivity's variants each change exactly the prior they name; bad names exit 2."""
+    from validation.prior_sensitivity import VARIANTS, group, main, variant_spec
+
+    base = dict(bb.load_spec("bnsl-1").priors)
+    for name, changes in VARIANTS.items():
+        spec = variant_spec(name)
+        differ = {k for k, p in spec.priors if p != base[k]}
+        assert differ == set(changes), (name, differ)
+        assert spec.breaks == 1 and spec.form == "bnsl", name
+    assert group("IC/cal_10/MiX/L/16") == "IC-cal" and group("LM/val_loss/1.68e+07") == "LM"
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            main(["--variants", "base,nope"])
+    except SystemExit as exc:
+        assert exc.code == 2, exc.code
+    else:
+        raise AssertionError("an unknown variant was accepted")
+    assert "nope" in err.getvalue(), err.getvalue()
+
+
+CHEAP = (check_drift_budget_compare, check_extrapolation_bad_option,
+         check_prior_sensitivity_variants)
 FITTING = (check_extrapolation_json,)
 
 
