@@ -35,6 +35,7 @@ from .fitting import (
     as_curve,
     evidence_sampler,
     fit_models,
+    fittable_breaks,
     resolve_model,
     sampler_config,
 )
@@ -106,7 +107,8 @@ def compare(
         ... ``"m4"``, see :mod:`bnsl_bayes.forms`) or paths of TOML specifications.
     breaks : sequence of int, optional
         Numbers of breaks (the bundled ``bnsl-N``). Default, when neither ``models`` nor
-        ``breaks`` is given: ``[0, 1, 2, 3]``.
+        ``breaks`` is given: ``[0, 1, 2, 3]``, leaving out (with a :class:`LOOWarning`) the
+        forms with more parameters than the curve has fit points.
     space : {"log", "linear"}, optional
         Noise space, the same for every model (default as in ``fit``).
     seed, sampler
@@ -144,18 +146,26 @@ def compare(
         Both or a bad ``models``/``breaks``, a duplicated model, bad sampler settings,
         ``method`` or ``k_threshold``, ``method="evidence"`` with a NUTS-only sampler;
         :class:`~bnsl_bayes.data.DataError` for bad data or a
-        curve with too few points for a form; :class:`~bnsl_bayes.spec.SpecError` for an
+        curve with too few points for a form given in ``models`` or ``breaks`` (or for every
+        default form); :class:`~bnsl_bayes.spec.SpecError` for an
         unknown model. All raised before any sampling.
     """
     t0 = time.perf_counter()
     sampler = sampler_config(sampler, deprecated, where="compare")
     curve = as_curve(curve_or_x, y, seeds, std)
+    skipped: list[str] = []
+    if models is None and breaks is None:
+        # the default set: leave out the forms the curve has too few points for, as
+        # breaks="auto" does (breaks given explicitly are fitted or refused)
+        breaks, skipped = fittable_breaks(curve, AUTO_BREAKS, space, where="compare")
     specs = _specs(models, breaks)
     check_options(method, k_threshold)
     sampler = evidence_sampler(sampler, method)
     fits = fit_models(curve, specs, space=space, seed=seed, sampler=sampler, progress=progress,
                       check=check)
     table, loos, messages = loo_table(fits, method=method, k_threshold=k_threshold)
+    messages = [f"{curve.name or 'curve'}: not compared (too few fit points; give breaks= to "
+                f"choose the forms): {'; '.join(skipped)}"] * bool(skipped) + messages
     if check:
         for msg in messages:
             warnings.warn(msg, LOOWarning, stacklevel=2)

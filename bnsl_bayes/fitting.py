@@ -646,6 +646,32 @@ def fit_models(curve: Curve, specs: Sequence[ModelSpec], *, space: NoiseSpace | 
     return fits
 
 
+def fittable_breaks(curve: Curve, candidates: Sequence[int], space: NoiseSpace | None, *,
+                    where: str) -> tuple[list[int], list[str]]:
+    """The numbers of breaks among ``candidates`` that ``curve`` has enough fit points for, and
+    for each other one why not (a form with more parameters than points cannot be fitted).
+
+    Raises
+    ------
+    DataError
+        Bad data, or no candidate fits the curve (``where`` names the caller).
+    """
+    usable, reasons = [], []
+    for b in candidates:
+        try:
+            prepare(curve, resolve_model(b, None), space)
+        except DataError as err:
+            if "parameters" not in str(err):
+                raise
+            reasons.append(f"bnsl-{b}: {err}")
+            continue
+        usable.append(b)
+    if not usable:
+        raise DataError(f"{where}: no number of breaks fits this curve (" +
+                        "; ".join(reasons) + ")")
+    return usable, reasons
+
+
 def fit_auto(
     curve_or_x: Curve | ArrayLike,
     y: ArrayLike | None = None,
@@ -716,20 +742,7 @@ def fit_auto(
     method = SELECTIONS[selection]
     options["sampler"] = evidence_sampler(options["sampler"], method)
     curve = as_curve(curve_or_x, y, seeds, std)
-    usable, reasons = [], []
-    for b in candidates:
-        spec = resolve_model(b, None)
-        try:
-            prepare(curve, spec, options.get("space"))
-        except DataError as err:
-            if "parameters" not in str(err):
-                raise
-            reasons.append(f"bnsl-{b}: {err}")
-            continue
-        usable.append(b)
-    if not usable:
-        raise DataError("breaks='auto': no number of breaks fits this curve (" +
-                        "; ".join(reasons) + ")")
+    usable, _ = fittable_breaks(curve, candidates, options.get("space"), where="breaks='auto'")
     fits = fit_models(curve, [resolve_model(b, None) for b in usable], check=False, **options)
     table, loos, messages = loo_table(fits, method=method)
     result = Comparison(table=table, fits=fits, loo=loos, curve_name=curve.name,

@@ -365,6 +365,31 @@ def test_bad_input_raises_before_sampling(monkeypatch, kwargs, error):
         bb.compare(power_law_curve(), **kwargs)
 
 
+def test_default_forms_leave_out_those_with_more_parameters_than_points(result, monkeypatch):
+    seen = []
+
+    def fit_models(curve, specs, **kwargs):
+        seen.extend(s.name for s in specs)
+        return _copies(result.fits)
+
+    monkeypatch.setattr(cmp_mod, "fit_models", fit_models)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        out = bb.compare(power_law_curve(), **BUDGET)
+    assert seen == ["bnsl-0", "bnsl-1"]  # 8 points: bnsl-2 (9) and bnsl-3 (12) cannot be fitted
+    said = [str(w.message) for w in rec if issubclass(w.category, loo_mod.LOOWarning)
+            and "not compared" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("sim-power-law: not compared")
+    msg = said[0]
+    assert "bnsl-2: 8 fit point(s) for model 'bnsl-2', which has 9 parameters" in msg
+    assert "bnsl-3: 8 fit point(s) for model 'bnsl-3', which has 12 parameters" in msg
+    assert out.messages[0] == msg
+    # nothing left to compare: named before any sampling
+    monkeypatch.setattr(cmp_mod, "fit_models", lambda *a, **k: pytest.fail("sampled"))
+    with pytest.raises(bb.DataError, match="compare: no number of breaks fits this curve"):
+        bb.compare(bb.Curve.from_arrays([1.0, 2.0], [1.0, 0.5]))
+
+
 def test_auto_rejects_model_and_too_few_points(monkeypatch):
     monkeypatch.setattr(fitting_mod, "fit_models", lambda *a, **k: pytest.fail("sampled"))
     with pytest.raises(ValueError, match="auto"):
