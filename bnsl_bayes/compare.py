@@ -164,8 +164,9 @@ def compare(
     fits = fit_models(curve, specs, space=space, seed=seed, sampler=sampler, progress=progress,
                       check=check)
     table, loos, messages = loo_table(fits, method=method, k_threshold=k_threshold)
-    messages = [f"{curve.name or 'curve'}: not compared (too few fit points; give breaks= to "
-                f"choose the forms): {'; '.join(skipped)}"] * bool(skipped) + messages
+    if skipped:
+        messages = [f"{curve.name or 'curve'}: not compared (too few fit points; give breaks= "
+                    f"to choose the forms): {'; '.join(skipped)}", *messages]
     if check:
         for msg in messages:
             warnings.warn(msg, LOOWarning, stacklevel=2)

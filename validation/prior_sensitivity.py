@@ -65,14 +65,13 @@ def group(key: str) -> str:
     return f"IC-{task.split('_')[0]}" if domain == "IC" else domain
 
 
-def run_variant(name: str, keys: Sequence[str], sampler: bb.SamplerConfig) -> dict:
-    """Fit and score every curve of ``keys`` with variant ``name``."""
-    rev = bb.datasets.load("revisiting")
+def run_variant(name: str, curves: dict[str, bb.Curve], sampler: bb.SamplerConfig) -> dict:
+    """Fit and score every curve of ``curves`` (by key) with variant ``name``."""
     t0 = time.perf_counter()
-    fits = bb.fit_many([rev[k] for k in keys], model=variant_spec(name), sampler=sampler,
+    fits = bb.fit_many(list(curves.values()), model=variant_spec(name), sampler=sampler,
                        check=False)
     rows = {}
-    for key, fit in zip(keys, fits, strict=True):
+    for key, fit in zip(curves, fits, strict=True):
         rows[key] = {**score_curve(fit), "max_r_hat": fit.diagnostics()["max_r_hat"]}
     return {"time_s": time.perf_counter() - t0, "rows": rows}
 
@@ -117,9 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not keys:
         parser.error(f"no Revisiting curves in domains {args.domains!r}")
     sampler = bb.SamplerConfig(method="nuts", warmup=args.warmup, samples=args.samples)
+    curves = {k: rev[k] for k in keys}
     results = {}
     for name in names:
-        results[name] = run_variant(name, keys, sampler)
+        results[name] = run_variant(name, curves, sampler)
         print(f"{name}: {len(keys)} curves in {results[name]['time_s']:.0f} s", flush=True)
     print(table(results))
     if args.json:

@@ -46,19 +46,26 @@ def check_drift_budget_compare() -> None:
                                  "widened_agree": 1.0, "median_abs_log_scale_ratio": 0.0}
 
 
+def _refused(main, argv: list[str]) -> str:
+    """What a script's ``main(argv)`` writes to standard error when it exits with status 2
+    (argparse's refusal); an AssertionError when it accepts ``argv``."""
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            main(argv)
+    except SystemExit as exc:
+        assert exc.code == 2, exc.code
+    else:
+        raise AssertionError(f"{argv} was accepted")
+    return err.getvalue()
+
+
 def check_extrapolation_bad_option() -> None:
     """extrapolation --limit 0 exits 2 with a message naming the option."""
     from validation.extrapolation import main
 
-    err = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(err):
-            main(["--limit", "0"])
-    except SystemExit as exc:
-        assert exc.code == 2, exc.code
-    else:
-        raise AssertionError("--limit 0 was accepted")
-    assert "--limit" in err.getvalue(), err.getvalue()
+    said = _refused(main, ["--limit", "0"])
+    assert "--limit" in said, said
 
 
 def check_extrapolation_json() -> None:
@@ -103,15 +110,8 @@ def check_prior_sensitivity_variants() -> None:
         assert differ == set(changes), (name, differ)
         assert spec.breaks == 1 and spec.form == "bnsl", name
     assert group("IC/cal_10/MiX/L/16") == "IC-cal" and group("LM/val_loss/1.68e+07") == "LM"
-    err = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(err):
-            main(["--variants", "base,nope"])
-    except SystemExit as exc:
-        assert exc.code == 2, exc.code
-    else:
-        raise AssertionError("an unknown variant was accepted")
-    assert "nope" in err.getvalue(), err.getvalue()
+    said = _refused(main, ["--variants", "base,nope"])
+    assert "nope" in said, said
 
 
 CHEAP = (check_drift_budget_compare, check_extrapolation_bad_option,
