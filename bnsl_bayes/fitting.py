@@ -27,7 +27,7 @@ from .result import Fit, SamplingWarning
 from .sampling.nuts import SamplerConfig, padded_length, run_nuts_batch
 from .sampling.progress import Bar
 from .sampling.ray_backend import check_ray_address, run_batches_on_ray
-from .sampling.smc import run_smc_batch
+from .sampling.smc import padded_lengths, run_smc_batch
 from .spec import ModelSpec, SpecError, load_spec
 from .standardize import ModelData, Scaling
 
@@ -577,14 +577,16 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
     if not idx:
         return
     start = time.perf_counter()
-    # one batch per padded length: SMC's cost grows with the points, and the curves that fail
-    # NUTS are few, so padding a short curve to the longest costs more than a compile
+    # SMC's run time grows with the padded points, so padding every curve to the longest
+    # costs more than the compiles it saves: one program per group of neighbouring lengths
+    own = {i: padded_length(prepared[i][2].n_points) for i in idx}
+    runs_at = padded_lengths(list(own.values()), config.particles)
     runs = {}
-    for length in sorted({padded_length(prepared[i][2].n_points) for i in idx}):
-        group = [i for i in idx if padded_length(prepared[i][2].n_points) == length]
+    for length in sorted(set(runs_at.values())):
+        group = [i for i in idx if runs_at[own[i]] == length]
         runs.update(zip(group, run_smc_batch(spec, space, [prepared[i][2] for i in group],
                                              config, [int(seeds[i]) for i in group],
-                                             batch=batch_size), strict=True))
+                                             batch=batch_size, length=length), strict=True))
     each = (time.perf_counter() - start) / len(idx)
     for i in idx:
         values, stats, info = runs[i]

@@ -6,6 +6,7 @@ and are shared through module fixtures.
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from dataclasses import replace
@@ -30,7 +31,13 @@ from bnsl_bayes.fitting import (
     resolve_model,
 )
 from bnsl_bayes.sampling.nuts import padded_length
-from bnsl_bayes.sampling.smc import densities, run_smc_batch
+from bnsl_bayes.sampling.smc import (
+    COMPILE_COST,
+    RUN_OVERHEAD,
+    densities,
+    padded_lengths,
+    run_smc_batch,
+)
 
 TRUTH = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
 X = np.geomspace(10.0, 1e4, 20)
@@ -215,6 +222,56 @@ def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
     else:
         assert not kept
     assert fit.data.attrs["time_s"] > 0
+
+
+def _cost(groups: dict[int, int], lengths: list[int], particles: int) -> float:
+    """Compiles plus padded run time of a grouping, in the units of ``padded_lengths``."""
+    return (COMPILE_COST * len(set(groups.values()))
+            + sum(particles * (groups[n] + RUN_OVERHEAD) for n in lengths))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_padded_lengths_are_the_cheapest_grouping(seed):
+    # against every partition of the sorted lengths into runs of neighbours
+    rng = np.random.default_rng(seed)
+    distinct = sorted(rng.choice(np.arange(16, 200, 8), size=6, replace=False).tolist())
+    lengths = [int(n) for n in distinct for _ in range(rng.integers(1, 15))]
+    particles = int(rng.choice([250, 1000, 4000]))
+    groups = padded_lengths(lengths, particles)
+    assert set(groups) == set(distinct)
+    assert all(groups[n] >= n and groups[n] in distinct for n in distinct)
+    best = min(
+        _cost({n: distinct[min(j for j in [*cuts, 5] if j >= i)] for i, n in enumerate(distinct)},
+              lengths, particles)
+        for k in range(6) for cuts in itertools.combinations(range(5), k))
+    assert _cost(groups, lengths, particles) == pytest.approx(best)
+
+
+def test_padded_lengths_merge_only_where_the_padding_is_cheaper_than_a_compile():
+    assert padded_lengths([], 250) == {}
+    assert padded_lengths([16, 16], 250) == {16: 16}
+    # one curve of 24 points beside 72: 48 padded points x 250 particles < one compile
+    assert padded_lengths([24, 72], 250) == {24: 72, 72: 72}
+    # at 4000 particles the same padding costs more than the compile
+    assert padded_lengths([24, 72], 4000) == {24: 24, 72: 72}
+
+
+def test_smc_runs_neighbouring_lengths_as_one_program(monkeypatch):
+    # 20, 12 and 30 points (padded to 24, 16 and 32): at 250 particles the padding to 32 costs
+    # less than two compiles, so the three run in one call at 32 points
+    seen = []
+
+    def record(spec, space, data, config, seeds, batch=None, progress=None, length=None):
+        seen.append((length, [d.n_points for d in data]))
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(bb.fitting, "run_smc_batch", record)
+    curves = [simulate(0), bb.Curve.from_arrays(X[:12], simulate(1).y[:12]),
+              bb.Curve.from_arrays(np.geomspace(10.0, 1e4, 30), np.geomspace(3.0, 1.0, 30))]
+    assert padded_lengths([24, 16, 32], 250) == {16: 32, 24: 32, 32: 32}
+    with pytest.raises(RuntimeError, match="stop"):
+        bb.fit_many(curves, sampler=replace(SMC, particles=250), check=False)
+    assert seen == [(32, [20, 12, 30])]
 
 
 def test_auto_keeps_nuts_where_it_passes():

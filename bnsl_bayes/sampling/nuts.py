@@ -588,21 +588,24 @@ def run_batched(
     seeds: list[int],
     batch: int | None,
     progress: Callable[[int], None] | None,
+    length: int | None = None,
 ) -> list[Any]:
     """Run a sampler's compiled program over curves, ``batch`` at a time (the NUTS and SMC
     drivers share this).
 
     ``compiled(length, batch)`` returns the jitted ``(keys, data) -> outputs`` for ``batch``
-    curves padded to ``length`` points; every output leaf has the curves on its first axis. The
-    last call is filled up with copies of its first curve, whose results are dropped, so every
-    call has the same shape. Returns each curve's outputs as NumPy arrays.
+    curves padded to ``length`` points (by default :func:`padded_length` of the longest);
+    every output leaf has the curves on its first axis. The last call is filled up with copies
+    of its first curve, whose results are dropped, so every call has the same shape. Returns
+    each curve's outputs as NumPy arrays.
     """
     if len(data) != len(seeds):
         raise ValueError(f"{len(data)} curves but {len(seeds)} seeds: give one seed per curve")
     if not data:
         return []
     batch = default_batch(len(data)) if batch is None else max(1, min(int(batch), len(data)))
-    length = padded_length(max(d.n_points for d in data))
+    if length is None:
+        length = padded_length(max(d.n_points for d in data))
     padded = [d.padded(length) for d in data]
     out: list[Any] = []
     with jax.enable_x64(True):

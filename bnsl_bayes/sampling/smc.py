@@ -29,9 +29,11 @@ which tempering alone reaches late, gets its share in a run whose search found i
 searches apart so that a mode one search misses shows as runs that disagree (r_hat, the spread
 of their log evidence) rather than as runs that agree on the same wrong answer: on the
 4-digit-addition curve at seed 3 one search shared by the runs left all four about 8 nats low
-in log evidence, in agreement (docs/validation.md). After the last temperature
-the particles are resampled and moved ``FINAL_MOVES * config.smc_moves`` times at ``t = 1``,
-so the draws are those of the posterior itself.
+in log evidence, in agreement (docs/validation.md). After the last temperature the loop goes
+on at ``t = 1`` for ``FINAL_MOVES`` more rounds (each resamples, which at equal weights keeps
+every particle once, and makes ``config.smc_moves`` moves, the step size and mass matrix
+following the particles as between temperatures), so the draws are those of the posterior
+itself. Both phases run through one loop, so the move's program is compiled once.
 
 The HMC moves are Metropolis-corrected, so a divergent trajectory is a rejected proposal, not
 a region left unexplored as in NUTS: the ``diverging`` statistic of an SMC fit is all False.
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -50,7 +52,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from blackjax.mcmc.hmc import HMCState
-from blackjax.smc import adaptive_tempered, resampling, tempered
+from blackjax.smc import adaptive_tempered, resampling
 from jax import lax
 from jax.flatten_util import ravel_pytree
 from jax.sharding import PartitionSpec as P
@@ -77,7 +79,8 @@ from .nuts import (
     vectorize_chains,
 )
 
-__all__ = ["LIKELIHOOD_SITE", "MAX_STAGES", "TARGET_ESS", "densities", "run_smc_batch"]
+__all__ = ["LIKELIHOOD_SITE", "MAX_STAGES", "TARGET_ESS", "densities", "padded_lengths",
+           "run_smc_batch"]
 
 #: The model's likelihood site (a factor): everything else is the prior.
 LIKELIHOOD_SITE = "y"
@@ -94,7 +97,7 @@ STEP_GAIN = 3.0
 #: Most temperatures of one run: a run that needs more stops there short of the posterior, and
 #: the fit is not used (its ``final_temperature`` says so; see ``fitting.run_smc``).
 MAX_STAGES = 256
-#: Moves at temperature 1 after the last resampling, in units of ``config.smc_moves``: the
+#: Rounds of ``config.smc_moves`` moves at temperature 1 after the last temperature: the
 #: jumps gather particles in narrow modes, where resampling then copies a few of them; these
 #: moves spread the copies out again (without them the runs' bulk ESS falls several-fold).
 FINAL_MOVES = 10
@@ -103,6 +106,12 @@ JUMP_DF = 5.0
 #: Log likelihood given to a particle where the model is not finite (a prior draw far in the
 #: tails): its weight is zero at every temperature above 0.
 _FLOOR = -1e10
+#: Compiling the SMC program of one padded length costs about the run time of one curve at
+#: this many particles x padded points (2-core CPU: 14 s to trace and compile against 0.134 s
+#: per padded point at 250 particles; ``python -m benchmarks smc_cost``).
+COMPILE_COST = 26_000.0
+#: A curve's run time that does not grow with its points, in padded points (same benchmark).
+RUN_OVERHEAD = 5
 #: Fold-in of the curve's PRNG key for SMC ("SMC" in ASCII): with partitionable threefry a small
 #: fold-in can equal one of NUTS's subkeys, so a large constant keeps the streams apart.
 _STREAM = 0x534D43
@@ -225,8 +234,6 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
         dim = x0.shape[1]
         kernel = adaptive_tempered.build_kernel(logprior, loglik, move, blackjax.hmc.init,
                                                 resampling.systematic, TARGET_ESS)
-        at_one = tempered.build_kernel(logprior, loglik, move, blackjax.hmc.init,
-                                       resampling.systematic)
 
         def parameters(state, log_step, key):
             w = state.weights
@@ -245,37 +252,48 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
                     "num_integration_steps": jnp.full((1,), LEAPFROG)}
 
         def stage(carry):
-            state, key, log_step, logz, i, schedule, accept = carry
+            """One temperature; once at t = 1, one round of the final moves (the adaptive
+            kernel's increment is then 0: it resamples and moves at t = 1). One loop for both
+            phases, so the move's program is compiled once."""
+            state, key, log_step, logz, i, final, schedule, accept, moved = carry
             key, k_par, k_step = jax.random.split(key, 3)
-            new, info = kernel(k_step, state, config.smc_moves,
-                               parameters(state, log_step, k_par))
+            at_one = state.tempering_param >= 1.0
+            params = parameters(state, log_step, k_par)
+            new, info = kernel(k_step, state, config.smc_moves, params)
             acc = jnp.mean(info.update_info.acceptance_rate)
             log_step = log_step + STEP_GAIN * (acc - TARGET_ACCEPT)
-            return (new, key, log_step, logz + info.log_likelihood_increment, i + 1,
-                    schedule.at[i].set(new.tempering_param), accept.at[i].set(acc))
+            tempering = jnp.where(at_one, MAX_STAGES, i)  # out of range: the update is dropped
+            return (new, key, log_step, logz + info.log_likelihood_increment,
+                    i + jnp.where(at_one, 0, 1), final + jnp.where(at_one, 1, 0),
+                    schedule.at[tempering].set(new.tempering_param, mode="drop"),
+                    accept.at[tempering].set(acc, mode="drop"),
+                    {"acceptance_rate": jnp.where(
+                        at_one, moved["acceptance_rate"]
+                        + jnp.mean(info.update_info.acceptance_rate, axis=-1) / FINAL_MOVES,
+                        0.0), "step_size": params["step_size"]})
 
         def going(carry):
-            return (carry[0].tempering_param < 1.0) & (carry[4] < MAX_STAGES)
+            state, i, final = carry[0], carry[4], carry[5]
+            return jnp.where(state.tempering_param < 1.0, i < MAX_STAGES, final < FINAL_MOVES)
 
         nan = jnp.full(MAX_STAGES, jnp.nan)
         start = (adaptive_tempered.init(x0), k_loop, jnp.log(0.5), jnp.zeros(()),
-                 jnp.zeros((), jnp.int32), nan, nan)
-        state, _, log_step, logz, stages, schedule, accept = lax.while_loop(going, stage, start)
-        k_par, k_step = jax.random.split(k_final)
-        params = parameters(state, log_step, k_par)
-        final, info = at_one(k_step, state, FINAL_MOVES * config.smc_moves, 1.0, params)
+                 jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32), nan, nan,
+                 {"acceptance_rate": jnp.zeros(n), "step_size": jnp.zeros(n)})
+        final, _, _, logz, stages, _, schedule, accept, moved = lax.while_loop(
+            going, stage, start)
         x = final.particles
         lp = -jax.vmap(lambda f: potential(unravel(f)))(x)
         stats = {
             "lp": lp,
-            "acceptance_rate": jnp.mean(info.update_info.acceptance_rate, axis=-1),
-            "step_size": params["step_size"],
+            "acceptance_rate": moved["acceptance_rate"],
+            "step_size": moved["step_size"],
             # HMC moves are Metropolis-corrected: a divergent proposal is a rejection, which
             # SMC tolerates; the flag records no missed region as NUTS's does
             "diverging": jnp.zeros(n, dtype=bool),
         }
         run_info = {"log_evidence": logz, "stages": stages, "final_temperature":
-                    state.tempering_param, "temperatures": schedule, "acceptance": accept}
+                    final.tempering_param, "temperatures": schedule, "acceptance": accept}
         return x, stats, run_info
 
     def run(key, data, run_ids=None):
@@ -322,6 +340,7 @@ def run_smc_batch(
     seeds: list[int],
     batch: int | None = None,
     progress: Callable[[int], None] | None = None,
+    length: int | None = None,
 ) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]]:
     """Run tempered SMC on several curves with one compiled program.
 
@@ -330,6 +349,9 @@ def run_smc_batch(
     spec, space, data, config, seeds, batch, progress
         As in :func:`~.nuts.run_nuts_batch`; ``config.chains`` independent runs of
         ``config.particles`` particles and ``config.smc_moves`` HMC moves per temperature.
+    length : int, optional
+        Points the curves are padded to (at least the longest's; by default the next multiple
+        of 8, see :func:`padded_lengths` for sharing one program between lengths).
 
     Returns
     -------
@@ -345,4 +367,43 @@ def run_smc_batch(
                            init_radius=config.init_radius, method="smc")
     return [tuple(parts) for parts in run_batched(
         lambda length, b: _compiled(spec, space, length, config, b), data, seeds, batch,
-        progress)]
+        progress, length)]
+
+
+def padded_lengths(lengths: Sequence[int], particles: int) -> dict[int, int]:
+    """The length each padded length runs at: groups of neighbouring lengths padded to their
+    longest, chosen to minimize the compiles plus the run time the padding adds.
+
+    A compile costs about :data:`COMPILE_COST` particle-points of run time, and a curve's run
+    time grows with its particles times (its padded length plus :data:`RUN_OVERHEAD`): few
+    curves of a length that differs little from the next share that one's program; many long
+    curves, or many particles, keep their own. Exact by dynamic programming over the sorted
+    distinct lengths (a group of the optimum is always a run of neighbours).
+
+    Parameters
+    ----------
+    lengths : sequence of int
+        Padded length of each curve (repeats count: each is a curve to run).
+    particles : int
+        Particles per run.
+
+    Returns
+    -------
+    dict
+        Each distinct length in ``lengths`` to the length it runs at (itself or longer).
+    """
+    distinct = sorted(set(int(n) for n in lengths))
+    counts = [sum(1 for n in lengths if int(n) == m) for m in distinct]
+    best, cut = [0.0], []  # best[j]: cost of the first j lengths; cut[j-1]: start of the last group
+    for j in range(1, len(distinct) + 1):
+        options = [best[i] + COMPILE_COST + particles * (distinct[j - 1] + RUN_OVERHEAD)
+                   * sum(counts[i:j]) for i in range(j)]
+        i = int(np.argmin(options))
+        best.append(options[i])
+        cut.append(i)
+    out, j = {}, len(distinct)
+    while j > 0:
+        i = cut[j - 1]
+        out.update({m: distinct[j - 1] for m in distinct[i:j]})
+        j = i
+    return out

@@ -1,0 +1,87 @@
+"""What one tempered-SMC program costs to compile and to run, by padded length: the numbers
+behind ``smc.COMPILE_COST`` and ``smc.RUN_OVERHEAD``, which decide when ``fit``'s SMC
+fallback pads curves of neighbouring lengths to one program (``smc.padded_lengths``).
+
+The shortest Revisiting curve (IC cal_25 BiT/101/3, 10 fit points, 1 break) is padded to each
+length; for each, the program of ``fit``'s first SMC rung (4 runs, ``--particles`` particles)
+is traced, compiled and run twice (two seeds). Padded points are masked out of the likelihood
+but evaluated at every leapfrog step, so the run time grows with the padded length while the
+curve, hence the tempering schedule, stays the same.
+
+Usage: ``python -m benchmarks smc_cost [--particles 250] [--lengths 16,48,384] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import bnsl_bayes as bb
+from bnsl_bayes import fitting
+from bnsl_bayes.sampling import smc
+from bnsl_bayes.sampling.nuts import SamplerConfig
+
+CURVE = "IC/cal_25/BiT/101/3"
+
+
+def measure(particles: int, lengths: list[int]) -> dict:
+    curve = bb.datasets.load("revisiting")[CURVE]
+    spec = fitting.resolve_model(1, None)
+    space, _, mdata = fitting.prepare(curve, spec, None)
+    default = SamplerConfig()
+    config = SamplerConfig(chains=default.chains, particles=particles,
+                           smc_moves=default.smc_moves, init_starts=default.init_starts,
+                           init_radius=default.init_radius, method="smc")
+    rows = []
+    with jax.enable_x64(True):
+        for length in lengths:
+            program = smc._compiled(spec, space, length, config, 1)
+            data = jax.tree.map(lambda v: jnp.stack([jnp.asarray(v)]), mdata.padded(length))
+            t0 = time.perf_counter()
+            compiled = program.lower(jnp.stack([jax.random.PRNGKey(0)]), data).compile()
+            t1 = time.perf_counter()
+            runs = []
+            for seed in (0, 1):
+                start = time.perf_counter()
+                out = jax.block_until_ready(compiled(jnp.stack([jax.random.PRNGKey(seed)]),
+                                                     data))
+                runs.append(time.perf_counter() - start)
+            rows.append({"length": length, "compile_s": t1 - t0, "run_s": float(np.mean(runs)),
+                         "stages": np.asarray(out[2]["stages"]).ravel().tolist()})
+    lengths_a = np.array([r["length"] for r in rows], dtype=float)
+    run_a = np.array([r["run_s"] for r in rows])
+    slope, intercept = np.polyfit(lengths_a, run_a, 1) if len(rows) > 1 else (np.nan, np.nan)
+    compile_s = float(np.mean([r["compile_s"] for r in rows]))
+    return {"curve": CURVE, "fit_points": mdata.n_points, "particles": particles, "rows": rows,
+            "run_s_per_point": float(slope), "run_s_fixed": float(intercept),
+            "compile_s": compile_s,
+            "compile_cost_particle_points": compile_s / float(slope) * particles,
+            "run_overhead_points": float(intercept / slope)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--particles", type=int, default=250)
+    parser.add_argument("--lengths", default="16,48,384")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    res = measure(args.particles, [int(v) for v in args.lengths.split(",")])
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    for r in res["rows"]:
+        print(f"length {r['length']:4d}: compile {r['compile_s']:.1f} s, run {r['run_s']:.1f} s "
+              f"(stages {r['stages']})")
+    print(f"run time {res['run_s_per_point']:.4f} s per padded point + {res['run_s_fixed']:.2f} s"
+          f"; a compile ({res['compile_s']:.1f} s) = {res['compile_cost_particle_points']:,.0f} "
+          f"particle-points; fixed part = {res['run_overhead_points']:.1f} points")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
