@@ -107,11 +107,11 @@ JUMP_DF = 5.0
 #: tails): its weight is zero at every temperature above 0.
 _FLOOR = -1e10
 #: Compiling the SMC program of one padded length costs about the run time of one curve at
-#: this many particles x padded points (2-core CPU: 14 s to trace and compile against 0.134 s
-#: per padded point at 250 particles; ``python -m benchmarks smc_cost``).
-COMPILE_COST = 26_000.0
+#: this many particles x padded points (2-core CPU: 12.8 s to trace and compile against
+#: 0.131 s per padded point at 250 particles; ``python -m benchmarks smc_cost``).
+COMPILE_COST = 24_500.0
 #: A curve's run time that does not grow with its points, in padded points (same benchmark).
-RUN_OVERHEAD = 5
+RUN_OVERHEAD = 8
 #: Fold-in of the curve's PRNG key for SMC ("SMC" in ASCII): with partitionable threefry a small
 #: fold-in can equal one of NUTS's subkeys, so a large constant keeps the streams apart.
 _STREAM = 0x534D43
