@@ -119,7 +119,7 @@ def _weak_break_advice(saturation: float, breaks: int, auto: bool = False) -> st
 
 
 def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: int,
-                      auto: bool = False) -> list[str]:
+                      auto: bool = False, particles: int | None = None) -> list[str]:
     """The messages on divergences, r_hat and ESS.
 
     Parameters
@@ -134,7 +134,12 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
     auto : bool
         The form was chosen by ``breaks='auto'`` (the DataTree has ``breaks_selection``): the
         advice does not name ``breaks='auto'`` again.
+    particles : int, optional
+        The fit is by tempered SMC with this many particles per run (None: by NUTS): its
+        chains are runs, which warmup and draws do not change, so the fix is more particles.
     """
+    if particles is not None:
+        return _smc_sampling_messages(diag, particles)
     messages = []
     rhat_bad, ess_bad = not diag["max_r_hat"] <= R_HAT_MAX, not diag["min_ess_bulk"] >= ESS_MIN
     weak = _weak_break_advice(saturation, breaks, auto) if rhat_bad or ess_bad else ""
@@ -160,6 +165,26 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
             f"noisy. Fix: draw more samples (sampler=SamplerConfig(samples=2000) or more "
             f"chains)."
             + ("" if rhat_bad else weak)
+        )
+    return messages
+
+
+def _smc_sampling_messages(diag: dict[str, float | int], particles: int) -> list[str]:
+    """:func:`sampling_messages` of a fit by tempered SMC (its HMC moves are Metropolis
+    corrected: no divergences)."""
+    more = (f"more particles per run (sampler=SamplerConfig(particles={4 * int(particles)}); "
+            f"CLI --particles {4 * int(particles)})")
+    messages = []
+    if not diag["max_r_hat"] <= R_HAT_MAX:
+        messages.append(
+            f"max r_hat = {diag['max_r_hat']:.3f} > {R_HAT_MAX}: the SMC runs disagree (on the "
+            f"weights of the posterior's modes, or on a mode some runs missed). Fix: {more}, "
+            f"or fit fewer breaks or give more points."
+        )
+    if not diag["min_ess_bulk"] >= ESS_MIN:
+        messages.append(
+            f"min bulk ESS = {diag['min_ess_bulk']:.0f} < {ESS_MIN}: the posterior summaries "
+            f"are noisy. Fix: {more}."
         )
     return messages
 

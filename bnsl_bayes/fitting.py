@@ -373,7 +373,8 @@ def fit_many(
     accelerator, one curve after the other on a CPU), compiled once per (form, noise space,
     padded length, batch size, sampler settings) and reused across calls. The curves whose
     NUTS diagnostics fail are then refitted by tempered SMC (``sampler.method="auto"``, the
-    default), one batch per padded length, on this machine even with ``ray_address``. Curve
+    default), one batch per group of neighbouring padded lengths
+    (:func:`~.sampling.smc.padded_lengths`), on this machine even with ``ray_address``. Curve
     ``i`` is fitted with seed ``seed + i``: ``fit_many(curves, seed=s)[i]`` draws the same
     posterior as ``fit(curves[i], seed=s + i)``.
 

@@ -123,7 +123,8 @@ class Fit:
         correlated along x; warn when an SMC run stopped short of the posterior. Where the NUTS
         trees also reached their maximal depth in more
         than ``TREE_DEPTH_SATURATION`` of the iterations of a form with breaks, the r_hat and
-        ESS warnings add that the data pin a break weakly, and how to fit fewer.
+        ESS warnings add that the data pin a break weakly, and how to fit fewer. For a fit by
+        tempered SMC the r_hat and ESS warnings name more particles as the fix.
 
         Returns
         -------
@@ -132,9 +133,11 @@ class Fit:
         """
         weak_break = self.form.name == "bnsl" and self.breaks > 0
         auto = "breaks_selection" in self.data.attrs  # chosen by breaks='auto'
+        particles = (json.loads(self.data.attrs["sampler"])["particles"]
+                     if self.data.attrs.get("sampling_method") == "smc" else None)
         messages = checks.sampling_messages(
             self.diagnostics(), self.tree_depth_saturation() if weak_break else math.nan,
-            self.breaks, auto)
+            self.breaks, auto, particles)
         smc = checks.smc_message(json.loads(self.data.attrs.get("smc", "null") or "null"))
         if smc:
             messages.append(smc)

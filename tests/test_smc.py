@@ -283,6 +283,20 @@ def test_auto_keeps_nuts_where_it_passes():
     assert "smc" not in fit.data.attrs
 
 
+def test_smc_fit_warnings_name_more_particles_not_longer_chains(smc_fit, monkeypatch):
+    # warmup and draws do not change an SMC fit: its fix is more particles per run (4x)
+    monkeypatch.setattr(smc_fit, "diagnostics",
+                        lambda: {"max_r_hat": 1.05, "min_ess_bulk": 120.0, "divergences": 0})
+    with pytest.warns(bb.SamplingWarning):
+        messages = smc_fit.check()
+    r_hat = [m for m in messages if m.startswith("max r_hat = 1.050")]
+    ess = [m for m in messages if m.startswith("min bulk ESS = 120")]
+    assert len(r_hat) == len(ess) == 1
+    assert "SMC runs disagree" in r_hat[0]
+    for m in r_hat + ess:
+        assert "particles=1600" in m and "--particles 1600" in m and "warmup" not in m
+
+
 def test_smc_fit_survives_save_and_load(smc_fit, tmp_path):
     path = tmp_path / "smc.nc"
     smc_fit.save(path)

@@ -470,6 +470,8 @@ def unconverged_message(summary: pd.DataFrame) -> str | None:
                       for r in bad.itertuples())
     return (f"fits whose chains disagree (r_hat > 1.01) in {len(bad)} of {len(summary)} cells: "
             f"{cells}. Their bands mix modes the chains did not cross between, so coverage and "
-            f"width there are not the posterior's. Fix: a longer run (sampler=SamplerConfig("
-            f"warmup=2000, samples=2000); CLI --warmup/--samples); cutoffs before a break leave it "
-            f"weakly pinned, and there more draws may not be enough (docs/validation.md).")
+            f"width there are not the posterior's. Fix: more particles for the tempered-SMC "
+            f"refits of the fits whose NUTS chains disagree (sampler=SamplerConfig("
+            f"particles=4000); CLI --particles 4000), or with method='nuts' a longer run "
+            f"(warmup=2000, samples=2000; CLI --warmup/--samples); cutoffs before a break leave "
+            f"it weakly pinned, and there neither may be enough (docs/validation.md).")
