@@ -1,6 +1,6 @@
-"""What one tempered-SMC program costs to compile and to run, by padded length: the numbers
-behind ``smc.COMPILE_COST`` and ``smc.RUN_OVERHEAD``, which decide when ``fit``'s SMC
-fallback pads curves of neighbouring lengths to one program (``smc.padded_lengths``).
+"""What one tempered-SMC program costs to compile and to run, by padded length: the number
+behind ``smc.COMPILE_COST``, which decides when ``fit``'s SMC fallback pads curves of
+neighbouring lengths to one program (``smc.padded_lengths``).
 
 The shortest Revisiting curve (IC cal_25 BiT/101/3, 10 fit points, 1 break) is padded to each
 length; for each, the program of ``fit``'s first SMC rung (4 runs, ``--particles`` particles)
@@ -60,7 +60,8 @@ def measure(particles: int, lengths: list[int]) -> dict:
     return {"curve": CURVE, "fit_points": mdata.n_points, "particles": particles, "rows": rows,
             "run_s_per_point": float(slope), "run_s_fixed": float(intercept),
             "compile_s": compile_s,
-            "compile_cost_particle_points": compile_s / float(slope) * particles,
+            "compile_cost_run_particle_points": compile_s / float(slope) * particles
+            * config.chains,
             "run_overhead_points": float(intercept / slope)}
 
 
@@ -78,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"length {r['length']:4d}: compile {r['compile_s']:.1f} s, run {r['run_s']:.1f} s "
               f"(stages {r['stages']})")
     print(f"run time {res['run_s_per_point']:.4f} s per padded point + {res['run_s_fixed']:.2f} s"
-          f"; a compile ({res['compile_s']:.1f} s) = {res['compile_cost_particle_points']:,.0f} "
-          f"particle-points; fixed part = {res['run_overhead_points']:.1f} points")
+          f"; a compile ({res['compile_s']:.1f} s) = "
+          f"{res['compile_cost_run_particle_points']:,.0f} run-particle-points; fixed part = "
+          f"{res['run_overhead_points']:.1f} points")
     return 0
 
 

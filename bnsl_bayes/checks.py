@@ -15,6 +15,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 from numpy.typing import ArrayLike
+from scipy.stats import chi2
 
 __all__ = [
     "MISFIT_LEVEL",
@@ -25,7 +26,9 @@ __all__ = [
     "MisfitWarning",
     "SamplingWarning",
     "diagnostics",
+    "ladder_slack",
     "lag1_autocorrelation",
+    "may_pass_with_more",
     "misfit_message",
     "misfit_threshold",
     "noise_message",
@@ -119,7 +122,8 @@ def _weak_break_advice(saturation: float, breaks: int, auto: bool = False) -> st
 
 
 def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: int,
-                      auto: bool = False, particles: int | None = None) -> list[str]:
+                      auto: bool = False, particles: int | None = None,
+                      runs: int = 4) -> list[str]:
     """The messages on divergences, r_hat and ESS.
 
     Parameters
@@ -135,11 +139,15 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
         The form was chosen by ``breaks='auto'`` (the DataTree has ``breaks_selection``): the
         advice does not name ``breaks='auto'`` again.
     particles : int, optional
-        The fit is by tempered SMC with this many particles per run (None: by NUTS): its
-        chains are runs, which warmup and draws do not change, so the fix is more particles.
+        The fit is by tempered SMC and this is the most particles per run tried on the curve
+        (None: by NUTS): its chains are runs, which warmup and draws do not change, so the fix
+        is more particles where Monte Carlo error can explain the runs' disagreement
+        (:func:`may_pass_with_more`), else fewer breaks or more points.
+    runs : int
+        SMC runs of the fit.
     """
     if particles is not None:
-        return _smc_sampling_messages(diag, particles)
+        return _smc_sampling_messages(diag, particles, runs)
     messages = []
     rhat_bad, ess_bad = not diag["max_r_hat"] <= R_HAT_MAX, not diag["min_ess_bulk"] >= ESS_MIN
     weak = _weak_break_advice(saturation, breaks, auto) if rhat_bad or ess_bad else ""
@@ -169,17 +177,24 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
     return messages
 
 
-def _smc_sampling_messages(diag: dict[str, float | int], particles: int) -> list[str]:
+def _smc_sampling_messages(diag: dict[str, float | int], particles: int,
+                           runs: int) -> list[str]:
     """:func:`sampling_messages` of a fit by tempered SMC (its HMC moves are Metropolis
-    corrected: no divergences)."""
-    more = (f"more particles per run (sampler=SamplerConfig(particles={4 * int(particles)}); "
-            f"CLI --particles {4 * int(particles)})")
+    corrected: no divergences). ``particles``: the most per run tried on this curve."""
+    n = 4 * int(particles)
+    more = f"more particles per run (particles={n} in the SamplerConfig; CLI --particles {n})"
     messages = []
     if not diag["max_r_hat"] <= R_HAT_MAX:
+        if may_pass_with_more(diag, 4.0, runs):
+            fix = f"{more}, or fit fewer breaks or give more points"
+        else:
+            fix = (f"fit fewer breaks or give more points (past a break to pin it): the runs "
+                   f"disagree by more than Monte Carlo error at {particles} particles explains, "
+                   f"so they sit in different modes and {n} particles are unlikely to settle "
+                   f"them (a run with particles={n} would tell)")
         messages.append(
             f"max r_hat = {diag['max_r_hat']:.3f} > {R_HAT_MAX}: the SMC runs disagree (on the "
-            f"weights of the posterior's modes, or on a mode some runs missed). Fix: {more}, "
-            f"or fit fewer breaks or give more points."
+            f"weights of the posterior's modes, or on a mode some runs missed). Fix: {fix}."
         )
     if not diag["min_ess_bulk"] >= ESS_MIN:
         messages.append(
@@ -187,6 +202,31 @@ def _smc_sampling_messages(diag: dict[str, float | int], particles: int) -> list
             f"are noisy. Fix: {more}."
         )
     return messages
+
+
+def ladder_slack(runs: int) -> float:
+    """How far above its expected Monte Carlo scale the runs' observed disagreement may be and
+    still count as Monte Carlo error: the 95% point of chi-square(k) / k, the spread of the
+    between-chain variance that r_hat reads from ``runs`` runs split in halves (k = 2 runs - 1;
+    2.01 for 4 runs)."""
+    k = 2 * int(runs) - 1
+    return float(chi2.ppf(0.95, k) / k)
+
+
+def may_pass_with_more(diag: dict[str, float | int], ratio: float, runs: int = 4) -> bool:
+    """Whether ``runs`` SMC runs ``ratio`` times larger could pass where runs with diagnostics
+    ``diag`` failed, were their failure Monte Carlo error.
+
+    That error shrinks like 1 / particles: the runs' between-run variance, hence
+    ``r_hat**2 - 1``, by ``ratio``, and their ESS grows by ``ratio``. Runs that disagree by
+    more than that (up to :func:`ladder_slack` for the noise of the estimates) sit in
+    different modes, which more particles of the same kind do not fix, and the ladder stops
+    there rather than spend ``ratio`` times the cost on the same answer."""
+    r_hat, ess = float(diag["max_r_hat"]), float(diag["min_ess_bulk"])
+    if not (np.isfinite(r_hat) and np.isfinite(ess)):
+        return False
+    slack = ladder_slack(runs) * ratio
+    return r_hat**2 - 1.0 <= slack * (R_HAT_MAX**2 - 1.0) and slack * ess >= ESS_MIN
 
 
 def smc_message(info: dict | None) -> str | None:

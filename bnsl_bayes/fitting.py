@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.stats import chi2
 
-from .checks import ESS_MIN, R_HAT_MAX, failed_fits_message, passes
+from .checks import ESS_MIN, failed_fits_message, may_pass_with_more, passes
 from .data import Curve, DataError, NoiseSpace
 from .fileformat import build_datatree, json_attr
 from .forms import get_form
@@ -543,31 +542,6 @@ def particle_ladder(config: SamplerConfig) -> tuple[int, ...]:
     return (config.particles,)
 
 
-def ladder_slack(runs: int) -> float:
-    """How far above its expected Monte Carlo scale the runs' observed disagreement may be and
-    still count as Monte Carlo error: the 95% point of chi-square(k) / k, the spread of the
-    between-chain variance that r_hat reads from ``runs`` runs split in halves (k = 2 runs - 1;
-    2.01 for 4 runs)."""
-    k = 2 * int(runs) - 1
-    return float(chi2.ppf(0.95, k) / k)
-
-
-def may_pass_with_more(diag: dict[str, Any], ratio: float, runs: int = 4) -> bool:
-    """Whether ``runs`` SMC runs ``ratio`` times larger could pass where runs with diagnostics
-    ``diag`` failed, were their failure Monte Carlo error.
-
-    That error shrinks like 1 / particles: the runs' between-run variance, hence
-    ``r_hat**2 - 1``, by ``ratio``, and their ESS grows by ``ratio``. Runs that disagree by
-    more than that (up to :func:`ladder_slack` for the noise of the estimates) sit in
-    different modes, which more particles of the same kind do not fix, and the ladder stops
-    there rather than spend ``ratio`` times the cost on the same answer."""
-    r_hat, ess = float(diag["max_r_hat"]), float(diag["min_ess_bulk"])
-    if not (np.isfinite(r_hat) and np.isfinite(ess)):
-        return False
-    slack = ladder_slack(runs) * ratio
-    return r_hat**2 - 1.0 <= slack * (R_HAT_MAX**2 - 1.0) and slack * ess >= ESS_MIN
-
-
 def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: list[Curve],
             spec: ModelSpec, space: NoiseSpace, config: SamplerConfig, seeds: list[int],
             batch_size: int | None, t0: float) -> None:
@@ -581,7 +555,7 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
     # SMC's run time grows with the padded points, so padding every curve to the longest
     # costs more than the compiles it saves: one program per group of neighbouring lengths
     own = {i: padded_length(prepared[i][2].n_points) for i in idx}
-    runs_at = padded_lengths(list(own.values()), config.particles)
+    runs_at = padded_lengths(list(own.values()), config.particles, config.chains)
     runs = {}
     for length in sorted(set(runs_at.values())):
         group = [i for i in idx if runs_at[own[i]] == length]

@@ -133,11 +133,16 @@ class Fit:
         """
         weak_break = self.form.name == "bnsl" and self.breaks > 0
         auto = "breaks_selection" in self.data.attrs  # chosen by breaks='auto'
-        particles = (json.loads(self.data.attrs["sampler"])["particles"]
-                     if self.data.attrs.get("sampling_method") == "smc" else None)
+        sampler = json.loads(self.data.attrs.get("sampler", "{}") or "{}")
+        particles = None
+        if self.data.attrs.get("sampling_method") == "smc":
+            # the most tried on this curve (auto's ladder may keep a smaller rung)
+            attempts = json.loads(self.data.attrs.get("smc_attempts", "[]") or "[]")
+            particles = max([int(a["particles"]) for a in attempts]
+                            + [int(sampler.get("particles", 0))])
         messages = checks.sampling_messages(
             self.diagnostics(), self.tree_depth_saturation() if weak_break else math.nan,
-            self.breaks, auto, particles)
+            self.breaks, auto, particles, int(sampler.get("chains", 4)))
         smc = checks.smc_message(json.loads(self.data.attrs.get("smc", "null") or "null"))
         if smc:
             messages.append(smc)

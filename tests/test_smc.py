@@ -22,22 +22,10 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import bnsl_bayes as bb
-from bnsl_bayes.checks import passes
-from bnsl_bayes.fitting import (
-    ladder_slack,
-    may_pass_with_more,
-    particle_ladder,
-    prepare,
-    resolve_model,
-)
+from bnsl_bayes.checks import ladder_slack, may_pass_with_more, passes, sampling_messages
+from bnsl_bayes.fitting import particle_ladder, prepare, resolve_model
 from bnsl_bayes.sampling.nuts import padded_length
-from bnsl_bayes.sampling.smc import (
-    COMPILE_COST,
-    RUN_OVERHEAD,
-    densities,
-    padded_lengths,
-    run_smc_batch,
-)
+from bnsl_bayes.sampling.smc import COMPILE_COST, densities, padded_lengths, run_smc_batch
 
 TRUTH = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
 X = np.geomspace(10.0, 1e4, 20)
@@ -81,6 +69,11 @@ def test_smc_fit_is_a_complete_datatree(smc_fit):
     lp = dt["sample_stats"]["lp"].values
     assert lp.shape == (SMC.chains, SMC.particles) and np.all(np.isfinite(lp))
     assert not dt["sample_stats"]["diverging"].values.any()
+    # each particle's acceptance over the final moves at t = 1, and the step it drew
+    acc = dt["sample_stats"]["acceptance_rate"].values
+    assert acc.shape == (SMC.chains, SMC.particles) and np.all((acc >= 0) & (acc <= 1))
+    assert 0.2 < acc.mean() < 0.95, acc.mean()
+    assert np.all(dt["sample_stats"]["step_size"].values > 0)
     assert json.loads(dt.attrs["sampler"])["method"] == "smc"
 
 
@@ -225,9 +218,10 @@ def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
 
 
 def _cost(groups: dict[int, int], lengths: list[int], particles: int) -> float:
-    """Compiles plus padded run time of a grouping, in the units of ``padded_lengths``."""
+    """Compiles plus padded run time of a grouping (4 runs), in the units of
+    ``padded_lengths``."""
     return (COMPILE_COST * len(set(groups.values()))
-            + sum(particles * (groups[n] + RUN_OVERHEAD) for n in lengths))
+            + sum(4 * particles * groups[n] for n in lengths))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -250,10 +244,11 @@ def test_padded_lengths_are_the_cheapest_grouping(seed):
 def test_padded_lengths_merge_only_where_the_padding_is_cheaper_than_a_compile():
     assert padded_lengths([], 250) == {}
     assert padded_lengths([16, 16], 250) == {16: 16}
-    # one curve of 24 points beside 72: 48 padded points x 250 particles < one compile
+    # one curve of 24 points beside 72: 48 padded points x 4 runs x 250 particles < a compile
     assert padded_lengths([24, 72], 250) == {24: 72, 72: 72}
-    # at 4000 particles the same padding costs more than the compile
+    # at 4000 particles, or 64 runs, the same padding costs more than the compile
     assert padded_lengths([24, 72], 4000) == {24: 24, 72: 72}
+    assert padded_lengths([24, 72], 250, runs=64) == {24: 24, 72: 72}
 
 
 def test_smc_runs_neighbouring_lengths_as_one_program(monkeypatch):
@@ -295,6 +290,31 @@ def test_smc_fit_warnings_name_more_particles_not_longer_chains(smc_fit, monkeyp
     assert "SMC runs disagree" in r_hat[0]
     for m in r_hat + ess:
         assert "particles=1600" in m and "--particles 1600" in m and "warmup" not in m
+
+
+def test_smc_warnings_say_whether_more_particles_can_help():
+    # 4 runs at 250 particles: r_hat 1.05 is within what Monte Carlo error explains
+    # (may_pass_with_more), r_hat 1.2 is not: there the runs sit in different modes
+    near = sampling_messages({"max_r_hat": 1.05, "min_ess_bulk": 900.0, "divergences": 0},
+                             float("nan"), 1, particles=250, runs=4)
+    far = sampling_messages({"max_r_hat": 1.2, "min_ess_bulk": 900.0, "divergences": 0},
+                            float("nan"), 1, particles=250, runs=4)
+    assert len(near) == len(far) == 1
+    assert "Fix: more particles per run (particles=1000" in near[0]
+    assert "Fix: fit fewer breaks" in far[0] and "unlikely" in far[0]
+    assert "warmup" not in near[0] + far[0]
+
+
+def test_smc_fit_warnings_count_the_particles_already_tried(smc_fit, monkeypatch):
+    # auto's ladder may keep a smaller rung than it tried: the advice starts from the most
+    monkeypatch.setattr(smc_fit, "diagnostics",
+                        lambda: {"max_r_hat": 1.05, "min_ess_bulk": 120.0, "divergences": 0})
+    monkeypatch.setitem(smc_fit.data.attrs, "smc_attempts", json.dumps(
+        [{"particles": 400, "kept": True}, {"particles": 1600, "kept": False}]))
+    with pytest.warns(bb.SamplingWarning):
+        messages = smc_fit.check()
+    ess = [m for m in messages if m.startswith("min bulk ESS = 120")]
+    assert len(ess) == 1 and "particles=6400" in ess[0]
 
 
 def test_smc_fit_survives_save_and_load(smc_fit, tmp_path):

@@ -105,7 +105,7 @@ class SamplerConfig:
         whose NUTS diagnostics fail (chains that disagree, divergences, low ESS), first with a
         quarter of ``particles`` and then with all of them for the fits still failing by
         no more than Monte Carlo error could explain (``fitting.particle_ladder``,
-        ``fitting.may_pass_with_more``), keeping SMC's answer where its diagnostics are better;
+        ``checks.may_pass_with_more``), keeping SMC's answer where its diagnostics are better;
         the fit's ``sampling_method`` attribute says which ran and ``smc_attempts`` what SMC
         tried.
     particles : int

@@ -30,10 +30,11 @@ searches apart so that a mode one search misses shows as runs that disagree (r_h
 of their log evidence) rather than as runs that agree on the same wrong answer: on the
 4-digit-addition curve at seed 3 one search shared by the runs left all four about 8 nats low
 in log evidence, in agreement (docs/validation.md). After the last temperature the loop goes
-on at ``t = 1`` for ``FINAL_MOVES`` more rounds (each resamples, which at equal weights keeps
-every particle once, and makes ``config.smc_moves`` moves, the step size and mass matrix
-following the particles as between temperatures), so the draws are those of the posterior
-itself. Both phases run through one loop, so the move's program is compiled once.
+on at ``t = 1`` for ``FINAL_MOVES`` more rounds of ``config.smc_moves`` moves, the step size
+and mass matrix following the particles as between temperatures (the first round resamples
+by the last temperature's weights; the later ones, at equal weights, keep every particle
+once), so the draws are those of the posterior itself. Both phases run through one loop, so
+the move's program is compiled once.
 
 The HMC moves are Metropolis-corrected, so a divergent trajectory is a rejected proposal, not
 a region left unexplored as in NUTS: the ``diverging`` statistic of an SMC fit is all False.
@@ -107,11 +108,9 @@ JUMP_DF = 5.0
 #: tails): its weight is zero at every temperature above 0.
 _FLOOR = -1e10
 #: Compiling the SMC program of one padded length costs about the run time of one curve at
-#: this many particles x padded points (2-core CPU: 12.8 s to trace and compile against
-#: 0.131 s per padded point at 250 particles; ``python -m benchmarks smc_cost``).
-COMPILE_COST = 24_500.0
-#: A curve's run time that does not grow with its points, in padded points (same benchmark).
-RUN_OVERHEAD = 8
+#: this many runs x particles x padded points (2-core CPU: 12.8 s to trace and compile against
+#: 0.131 s per padded point at 4 runs of 250 particles; ``python -m benchmarks smc_cost``).
+COMPILE_COST = 98_000.0
 #: Fold-in of the curve's PRNG key for SMC ("SMC" in ASCII): with partitionable threefry a small
 #: fold-in can equal one of NUTS's subkeys, so a large constant keeps the streams apart.
 _STREAM = 0x534D43
@@ -225,7 +224,7 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
             value = prior_potential(z) - potential(z)
             return jnp.where(jnp.isfinite(value), value, _FLOOR)
 
-        k_prior, k_loop, k_final = jax.random.split(key, 3)
+        k_prior, k_loop, _ = jax.random.split(key, 3)  # in three as before: the same streams
         draws = Predictive(prior_model, num_samples=n, return_sites=list(latent))(k_prior, data)
         unconstrained = {k: biject_to(latent[k]["fn"].support).inv(draws[k]) for k in latent}
         x0 = jax.vmap(lambda i: ravel_pytree({k: v[i] for k, v in unconstrained.items()})[0])(
@@ -273,8 +272,10 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
                         0.0), "step_size": params["step_size"]})
 
         def going(carry):
-            state, i, final = carry[0], carry[4], carry[5]
-            return jnp.where(state.tempering_param < 1.0, i < MAX_STAGES, final < FINAL_MOVES)
+            # a run short of t = 1 after MAX_STAGES stops without the final rounds: its fit is
+            # flagged (final_temperature) and not kept over another
+            t, i, final = carry[0].tempering_param, carry[4], carry[5]
+            return ((t < 1.0) & (i < MAX_STAGES)) | ((t >= 1.0) & (final < FINAL_MOVES))
 
         nan = jnp.full(MAX_STAGES, jnp.nan)
         start = (adaptive_tempered.init(x0), k_loop, jnp.log(0.5), jnp.zeros(()),
@@ -370,15 +371,16 @@ def run_smc_batch(
         progress, length)]
 
 
-def padded_lengths(lengths: Sequence[int], particles: int) -> dict[int, int]:
+def padded_lengths(lengths: Sequence[int], particles: int, runs: int = 4) -> dict[int, int]:
     """The length each padded length runs at: groups of neighbouring lengths padded to their
     longest, chosen to minimize the compiles plus the run time the padding adds.
 
-    A compile costs about :data:`COMPILE_COST` particle-points of run time, and a curve's run
-    time grows with its particles times (its padded length plus :data:`RUN_OVERHEAD`): few
-    curves of a length that differs little from the next share that one's program; many long
-    curves, or many particles, keep their own. Exact by dynamic programming over the sorted
-    distinct lengths (a group of the optimum is always a run of neighbours).
+    A compile costs about :data:`COMPILE_COST` run-particle-points of run time, and the padding
+    of a curve costs its runs x particles x the points added: few curves a little shorter than
+    the next length share that one's program; many curves, a wide gap, or many particles keep
+    their own. (The run time that does not grow with the points is the same whatever the
+    grouping.) Exact by dynamic programming over the sorted distinct lengths (a group of the
+    optimum is always a run of neighbours).
 
     Parameters
     ----------
@@ -386,6 +388,8 @@ def padded_lengths(lengths: Sequence[int], particles: int) -> dict[int, int]:
         Padded length of each curve (repeats count: each is a curve to run).
     particles : int
         Particles per run.
+    runs : int
+        Runs per curve.
 
     Returns
     -------
@@ -396,7 +400,7 @@ def padded_lengths(lengths: Sequence[int], particles: int) -> dict[int, int]:
     counts = [sum(1 for n in lengths if int(n) == m) for m in distinct]
     best, cut = [0.0], []  # best[j]: cost of the first j lengths; cut[j-1]: start of the last group
     for j in range(1, len(distinct) + 1):
-        options = [best[i] + COMPILE_COST + particles * (distinct[j - 1] + RUN_OVERHEAD)
+        options = [best[i] + COMPILE_COST + runs * particles * distinct[j - 1]
                    * sum(counts[i:j]) for i in range(j)]
         i = int(np.argmin(options))
         best.append(options[i])

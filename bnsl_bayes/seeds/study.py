@@ -471,7 +471,8 @@ def unconverged_message(summary: pd.DataFrame) -> str | None:
     return (f"fits whose chains disagree (r_hat > 1.01) in {len(bad)} of {len(summary)} cells: "
             f"{cells}. Their bands mix modes the chains did not cross between, so coverage and "
             f"width there are not the posterior's. Fix: more particles for the tempered-SMC "
-            f"refits of the fits whose NUTS chains disagree (sampler=SamplerConfig("
-            f"particles=4000); CLI --particles 4000), or with method='nuts' a longer run "
-            f"(warmup=2000, samples=2000; CLI --warmup/--samples); cutoffs before a break leave "
-            f"it weakly pinned, and there neither may be enough (docs/validation.md).")
+            f"refits of the fits whose NUTS chains disagree (particles=4000 in the study's "
+            f"SamplerConfig; CLI --particles 4000), or with method='nuts' a longer run "
+            f"(warmup=2000, samples=2000 in it; CLI --warmup/--samples); cutoffs before a break "
+            f"leave it weakly pinned, and there neither may be enough: on the hardest cells even "
+            f"8 runs of 4000 particles disagree (docs/validation.md).")
