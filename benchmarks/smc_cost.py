@@ -8,7 +8,13 @@ is traced, compiled and run twice (two seeds). Padded points are masked out of t
 but evaluated at every leapfrog step, so the run time grows with the padded length while the
 curve, hence the tempering schedule, stays the same.
 
-Usage: ``python -m benchmarks smc_cost [--particles 250] [--lengths 16,48,384] [--json]``.
+``--breakdown NAME,NAME``: where a refit's run time goes, on Revisiting curves at their own
+padded length: the program as shipped, without the final rounds at t = 1
+(``FINAL_MOVES = 0``), and with 8 starts of the mode search instead of 32; the final rounds
+cost the first difference, the search about 32/24 of the second.
+
+Usage: ``python -m benchmarks smc_cost [--particles 250] [--lengths 16,48,384]
+[--breakdown NAME,NAME] [--json]``.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import numpy as np
 import bnsl_bayes as bb
 from bnsl_bayes import fitting
 from bnsl_bayes.sampling import smc
-from bnsl_bayes.sampling.nuts import SamplerConfig
+from bnsl_bayes.sampling.nuts import SamplerConfig, padded_length
 
 CURVE = "IC/cal_25/BiT/101/3"
 
@@ -65,12 +71,70 @@ def measure(particles: int, lengths: list[int]) -> dict:
             "run_overhead_points": float(intercept / slope)}
 
 
+def _timed_run(spec, space, mdata, length: int, config: SamplerConfig) -> tuple[float, list]:
+    """Mean run time of two seeds of the compiled program (compiled first), and the stages;
+    in float64, as ``fit`` runs it."""
+    with jax.enable_x64(True):
+        program = smc._compiled(spec, space, length, config, 1)
+        data = jax.tree.map(lambda v: jnp.stack([jnp.asarray(v)]), mdata.padded(length))
+        compiled = program.lower(jnp.stack([jax.random.PRNGKey(0)]), data).compile()
+        runs = []
+        for seed in (0, 1):
+            start = time.perf_counter()
+            out = jax.block_until_ready(compiled(jnp.stack([jax.random.PRNGKey(seed)]), data))
+            runs.append(time.perf_counter() - start)
+    return float(np.mean(runs)), np.asarray(out[2]["stages"]).ravel().tolist()
+
+
+def breakdown(names: list[str], particles: int) -> list[dict]:
+    rev = bb.datasets.load("revisiting")
+    spec = fitting.resolve_model(1, None)
+    default = SamplerConfig()
+    rows = []
+    for name in names:
+        space, _, mdata = fitting.prepare(rev[name], spec, None)
+        length = padded_length(mdata.n_points)
+        row = {"curve": name, "fit_points": mdata.n_points, "length": length}
+        for variant, final, starts in (("shipped", smc.FINAL_MOVES, default.init_starts),
+                                       ("no_final_rounds", 0, default.init_starts),
+                                       ("search_8_starts", smc.FINAL_MOVES, 8)):
+            config = SamplerConfig(chains=default.chains, particles=particles,
+                                   smc_moves=default.smc_moves, init_starts=starts,
+                                   init_radius=default.init_radius, method="smc")
+            kept = smc.FINAL_MOVES
+            smc.FINAL_MOVES = final
+            smc._compiled.cache_clear()  # the constant is read while tracing
+            try:
+                row[f"{variant}_s"], row[f"{variant}_stages"] = _timed_run(
+                    spec, space, mdata, length, config)
+            finally:
+                smc.FINAL_MOVES = kept
+                smc._compiled.cache_clear()
+        row["final_rounds_s"] = row["shipped_s"] - row["no_final_rounds_s"]
+        row["search_s"] = (row["shipped_s"] - row["search_8_starts_s"]) * default.init_starts / (
+            default.init_starts - 8)
+        rows.append(row)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--particles", type=int, default=250)
     parser.add_argument("--lengths", default="16,48,384")
+    parser.add_argument("--breakdown", help="comma-separated Revisiting curves (see above)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.breakdown:
+        rows = breakdown(args.breakdown.split(","), args.particles)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        for r in rows:
+            print(f"{r['curve']} ({r['fit_points']} points, padded {r['length']}): "
+                  f"{r['shipped_s']:.2f} s, of which final rounds {r['final_rounds_s']:.2f} s "
+                  f"and mode searches about {r['search_s']:.2f} s (stages "
+                  f"{r['shipped_stages']})")
+        return 0
     res = measure(args.particles, [int(v) for v in args.lengths.split(",")])
     if args.json:
         print(json.dumps(res, indent=2))
