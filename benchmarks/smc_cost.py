@@ -35,6 +35,24 @@ from bnsl_bayes.sampling.nuts import SamplerConfig, padded_length
 CURVE = "IC/cal_25/BiT/101/3"
 
 
+def _timed_run(spec, space, mdata, length: int, config: SamplerConfig
+               ) -> tuple[float, float, list]:
+    """Seconds to trace and compile the SMC program of ``length`` points, its mean run time
+    over two seeds, and the stages of the last run; in float64, as ``fit`` runs it."""
+    with jax.enable_x64(True):
+        program = smc._compiled(spec, space, length, config, 1)
+        data = jax.tree.map(lambda v: jnp.stack([jnp.asarray(v)]), mdata.padded(length))
+        t0 = time.perf_counter()
+        compiled = program.lower(jnp.stack([jax.random.PRNGKey(0)]), data).compile()
+        compile_s = time.perf_counter() - t0
+        runs = []
+        for seed in (0, 1):
+            start = time.perf_counter()
+            out = jax.block_until_ready(compiled(jnp.stack([jax.random.PRNGKey(seed)]), data))
+            runs.append(time.perf_counter() - start)
+    return compile_s, float(np.mean(runs)), np.asarray(out[2]["stages"]).ravel().tolist()
+
+
 def measure(particles: int, lengths: list[int]) -> dict:
     curve = bb.datasets.load("revisiting")[CURVE]
     spec = fitting.resolve_model(1, None)
@@ -44,21 +62,10 @@ def measure(particles: int, lengths: list[int]) -> dict:
                            smc_moves=default.smc_moves, init_starts=default.init_starts,
                            init_radius=default.init_radius, method="smc")
     rows = []
-    with jax.enable_x64(True):
-        for length in lengths:
-            program = smc._compiled(spec, space, length, config, 1)
-            data = jax.tree.map(lambda v: jnp.stack([jnp.asarray(v)]), mdata.padded(length))
-            t0 = time.perf_counter()
-            compiled = program.lower(jnp.stack([jax.random.PRNGKey(0)]), data).compile()
-            t1 = time.perf_counter()
-            runs = []
-            for seed in (0, 1):
-                start = time.perf_counter()
-                out = jax.block_until_ready(compiled(jnp.stack([jax.random.PRNGKey(seed)]),
-                                                     data))
-                runs.append(time.perf_counter() - start)
-            rows.append({"length": length, "compile_s": t1 - t0, "run_s": float(np.mean(runs)),
-                         "stages": np.asarray(out[2]["stages"]).ravel().tolist()})
+    for length in lengths:
+        compile_s, run_s, stages = _timed_run(spec, space, mdata, length, config)
+        rows.append({"length": length, "compile_s": compile_s, "run_s": run_s,
+                     "stages": stages})
     lengths_a = np.array([r["length"] for r in rows], dtype=float)
     run_a = np.array([r["run_s"] for r in rows])
     slope, intercept = np.polyfit(lengths_a, run_a, 1) if len(rows) > 1 else (np.nan, np.nan)
@@ -69,21 +76,6 @@ def measure(particles: int, lengths: list[int]) -> dict:
             "compile_cost_run_particle_points": compile_s / float(slope) * particles
             * config.chains,
             "run_overhead_points": float(intercept / slope)}
-
-
-def _timed_run(spec, space, mdata, length: int, config: SamplerConfig) -> tuple[float, list]:
-    """Mean run time of two seeds of the compiled program (compiled first), and the stages;
-    in float64, as ``fit`` runs it."""
-    with jax.enable_x64(True):
-        program = smc._compiled(spec, space, length, config, 1)
-        data = jax.tree.map(lambda v: jnp.stack([jnp.asarray(v)]), mdata.padded(length))
-        compiled = program.lower(jnp.stack([jax.random.PRNGKey(0)]), data).compile()
-        runs = []
-        for seed in (0, 1):
-            start = time.perf_counter()
-            out = jax.block_until_ready(compiled(jnp.stack([jax.random.PRNGKey(seed)]), data))
-            runs.append(time.perf_counter() - start)
-    return float(np.mean(runs)), np.asarray(out[2]["stages"]).ravel().tolist()
 
 
 def breakdown(names: list[str], particles: int) -> list[dict]:
@@ -105,7 +97,7 @@ def breakdown(names: list[str], particles: int) -> list[dict]:
             smc.FINAL_MOVES = final
             smc._compiled.cache_clear()  # the constant is read while tracing
             try:
-                row[f"{variant}_s"], row[f"{variant}_stages"] = _timed_run(
+                _, row[f"{variant}_s"], row[f"{variant}_stages"] = _timed_run(
                     spec, space, mdata, length, config)
             finally:
                 smc.FINAL_MOVES = kept

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -397,7 +398,8 @@ def padded_lengths(lengths: Sequence[int], particles: int, runs: int = 4) -> dic
         Each distinct length in ``lengths`` to the length it runs at (itself or longer).
     """
     distinct = sorted(set(int(n) for n in lengths))
-    counts = [sum(1 for n in lengths if int(n) == m) for m in distinct]
+    counted = Counter(int(n) for n in lengths)
+    counts = [counted[m] for m in distinct]
     best, cut = [0.0], []  # best[j]: cost of the first j lengths; cut[j-1]: start of the last group
     for j in range(1, len(distinct) + 1):
         options = [best[i] + COMPILE_COST + runs * particles * distinct[j - 1]
