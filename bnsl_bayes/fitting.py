@@ -508,12 +508,18 @@ def fit_curves(
             # weakly and the posterior has several modes: tempered SMC holds them all
             failed = [i for i in idx if not passes(results[i].diagnostics())]
             ladder = particle_ladder(config)
+            # every rung runs more sets of runs of the first rung's size and pools them
+            # with those before: independent runs average Monte Carlo error away, and the
+            # rungs reuse one compiled program per length
+            runs, pools, lengths, sets = replace(config, particles=ladder[0]), {}, {}, 0
             for rung, particles in enumerate(ladder):
-                run_smc(results, failed, prepared, items, spec, sp,
-                        replace(config, particles=particles), seeds, batch_size, t0)
+                run_smc(results, failed, prepared, items, spec, sp, runs, seeds, batch_size,
+                        t0, pools=pools, lengths=lengths, sets=range(sets, particles // ladder[0]))
+                sets = particles // ladder[0]
                 failed = [i for i in failed if not passes(results[i].diagnostics())]
                 if rung + 1 < len(ladder):
-                    ratio = ladder[rung + 1] / particles
+                    # on while the particles left on the ladder could explain the failure
+                    ratio = ladder[-1] / particles
                     failed = [i for i in failed if may_pass_with_more(
                         json.loads(results[i].data.attrs["smc_attempts"])[-1], ratio,
                         config.chains)]
@@ -529,49 +535,77 @@ def fit_curves(
 
 
 def particle_ladder(config: SamplerConfig) -> tuple[int, ...]:
-    """The particles of each run in ``"auto"``'s successive SMC refits: a quarter of
-    ``config.particles`` first, then all of them for the fits that still fail.
+    """The particles of each chain in ``"auto"``'s successive SMC refits: runs of a quarter of
+    ``config.particles``, then two and four such runs pooled in each chain for the fits that
+    still fail (``config.particles`` rounded down to a multiple of 4).
 
     Most fits that NUTS fails are awkward rather than multimodal, and a quarter of the
-    particles passes there at a quarter of the cost; the full count goes only where the runs
-    disagree. One rung where a quarter of the particles could not reach the ESS the diagnostics
-    ask for (the runs' particles are at best independent draws)."""
+    particles passes there at a quarter of the cost; each further rung doubles the particles
+    only where the runs' disagreement is still within what Monte Carlo error at the top of
+    the ladder explains (:func:`~.checks.may_pass_with_more`), so a fit pays for the rung it
+    needs. One rung of ``config.particles`` where a quarter of them could not reach the ESS
+    the diagnostics ask for (the runs' particles are at best independent draws)."""
     first = config.particles // 4
     if config.chains * first >= 2 * ESS_MIN:
-        return first, config.particles
+        return first, 2 * first, 4 * first
     return (config.particles,)
+
+
+def pooled(outputs: Sequence[tuple[dict, dict, dict]]) -> tuple[dict, dict, dict]:
+    """Sets of SMC runs of one curve (each as :func:`~.sampling.smc.run_smc_batch` gives it)
+    as one: chain ``c`` holds run ``c`` of every set, one after the other along the draws,
+    and the per-run information lists every run, set by set."""
+    values, stats, info = (
+        {k: np.concatenate([o[part][k] for o in outputs], axis=axis) for k in outputs[0][part]}
+        for part, axis in ((0, 1), (1, 1), (2, 0)))
+    return values, stats, info
 
 
 def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: list[Curve],
             spec: ModelSpec, space: NoiseSpace, config: SamplerConfig, seeds: list[int],
-            batch_size: int | None, t0: float) -> None:
+            batch_size: int | None, t0: float, *, pools: dict[int, list] | None = None,
+            lengths: dict[int, int] | None = None, sets: range = range(1)) -> None:
     """Fit curves ``idx`` (all of noise space ``space``) by tempered SMC, in place: each
     replaces the fit in ``results`` (by NUTS or by a smaller SMC run) where there is none or
     where it is :func:`better`. The fit kept records every SMC attempt in its ``smc_attempts``
-    attribute and, if NUTS ran first, NUTS's diagnostics in ``nuts_diagnostics``."""
+    attribute and, if NUTS ran first, NUTS's diagnostics in ``nuts_diagnostics``.
+
+    ``sets``: which sets of ``config.chains`` runs of ``config.particles`` particles to run
+    (see ``pool`` of :func:`~.sampling.smc.run_smc_batch`). ``pools``: each curve's runs so
+    far, which the new ones join; the candidate is all of them (:func:`pooled`). ``lengths``:
+    the padded length each curve runs at, chosen on its first call and kept, so that later
+    sets reuse the compiled programs."""
     if not idx:
         return
     start = time.perf_counter()
-    # SMC's run time grows with the padded points, so padding every curve to the longest
-    # costs more than the compiles it saves: one program per group of neighbouring lengths
-    own = {i: padded_length(prepared[i][2].n_points) for i in idx}
-    runs_at = padded_lengths(list(own.values()), config.particles, config.chains)
-    runs = {}
-    for length in sorted(set(runs_at.values())):
-        group = [i for i in idx if runs_at[own[i]] == length]
-        runs.update(zip(group, run_smc_batch(spec, space, [prepared[i][2] for i in group],
-                                             config, [int(seeds[i]) for i in group],
-                                             batch=batch_size, length=length), strict=True))
+    pools = {} if pools is None else pools
+    lengths = {} if lengths is None else lengths
+    new = [i for i in idx if i not in lengths]
+    if new:
+        # SMC's run time grows with the padded points, so padding every curve to the longest
+        # costs more than the compiles it saves: one program per group of neighbouring lengths
+        own = {i: padded_length(prepared[i][2].n_points) for i in new}
+        runs_at = padded_lengths(list(own.values()), config.particles, config.chains)
+        lengths.update({i: runs_at[own[i]] for i in new})
+    for k in sets:
+        for length in sorted({lengths[i] for i in idx}):
+            group = [i for i in idx if lengths[i] == length]
+            for i, out in zip(group, run_smc_batch(
+                    spec, space, [prepared[i][2] for i in group], config,
+                    [int(seeds[i]) for i in group], batch=batch_size, length=length, pool=k),
+                    strict=True):
+                pools.setdefault(i, []).append(out)
     each = (time.perf_counter() - start) / len(idx)
     for i in idx:
-        values, stats, info = runs[i]
+        values, stats, info = pooled(pools[i])
+        per_chain = replace(config, particles=config.particles * len(pools[i]))
         _, scaling, mdata = prepared[i]
         previous = results[i]
         # NUTS's share of the call's time (t0 on) plus this curve's share of SMC's
         elapsed = each + (0.0 if previous is None else float(previous.data.attrs["time_s"]))
         if previous is None:
             elapsed += (start - t0) / len(items)
-        candidate = finish(values, stats, 0, spec=spec, config=config, scaling=scaling,
+        candidate = finish(values, stats, 0, spec=spec, config=per_chain, scaling=scaling,
                            curve=items[i], mdata=mdata, seed=int(seeds[i]), time_s=elapsed,
                            smc=info)
         if previous is None:
@@ -584,8 +618,9 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
         keep = complete and better(candidate.diagnostics(), previous.diagnostics())
         attempts = json.loads(attrs.get("smc_attempts", "[]"))
         attempts = [{**a, "kept": a["kept"] and not keep} for a in attempts]
-        attempts.append({"particles": config.particles, **candidate.diagnostics(),
-                         "complete": bool(complete), "kept": bool(keep)})
+        attempts.append({"particles": per_chain.particles, "runs_pooled": len(pools[i]),
+                         **candidate.diagnostics(), "complete": bool(complete),
+                         "kept": bool(keep)})
         if keep:
             results[i] = candidate
         else:

@@ -391,11 +391,14 @@ class Fit:
         chains, draws = (self.data["posterior"].sizes[k] for k in ("chain", "draw"))
         if self.data.attrs.get("sampling_method", "nuts") != "smc":
             return f"NUTS, {chains} chains x {draws} draws"
-        line = f"tempered SMC, {chains} runs x {draws} particles"
+        info = json.loads(self.data.attrs.get("smc", "null") or "null")
+        pooled = len(info["log_evidence"]) // chains if info else 1
+        line = (f"tempered SMC, {chains} runs x {draws} particles" if pooled == 1 else
+                f"tempered SMC, {chains} chains x {pooled} pooled runs x {draws // pooled} "
+                f"particles")
         nuts = json.loads(self.data.attrs.get("nuts_diagnostics", "null") or "null")
         if nuts:
             line += f" (NUTS before it: max r_hat {nuts['max_r_hat']:.3f})"
-        info = json.loads(self.data.attrs.get("smc", "null") or "null")
         if info:
             ev = np.asarray(info["log_evidence"], dtype=float)
             line += f", log evidence {ev.mean():.2f} (runs {ev.min():.2f} to {ev.max():.2f})"

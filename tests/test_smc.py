@@ -23,7 +23,7 @@ from scipy.special import logsumexp
 
 import bnsl_bayes as bb
 from bnsl_bayes.checks import ladder_slack, may_pass_with_more, passes, sampling_messages
-from bnsl_bayes.fitting import particle_ladder, prepare, resolve_model
+from bnsl_bayes.fitting import particle_ladder, pooled, prepare, resolve_model
 from bnsl_bayes.sampling.nuts import padded_length
 from bnsl_bayes.sampling.smc import COMPILE_COST, densities, padded_lengths, run_smc_batch
 
@@ -171,8 +171,10 @@ def test_jump_density_is_numpyros_mixture_density():
 
 def test_particle_ladder():
     # a quarter first where 4 runs of a quarter can reach the ESS the diagnostics ask for
-    assert particle_ladder(bb.SamplerConfig()) == (250, 1000)
-    assert particle_ladder(bb.SamplerConfig(particles=800)) == (200, 800)
+    # (then two and four of them pooled per chain)
+    assert particle_ladder(bb.SamplerConfig()) == (250, 500, 1000)
+    assert particle_ladder(bb.SamplerConfig(particles=800)) == (200, 400, 800)
+    assert particle_ladder(bb.SamplerConfig(particles=1003)) == (250, 500, 1000)
     assert particle_ladder(bb.SamplerConfig(particles=796)) == (796,)
     assert particle_ladder(bb.SamplerConfig(chains=2, particles=1000)) == (1000,)
 
@@ -193,19 +195,50 @@ def test_ladder_climbs_only_where_monte_carlo_error_explains_the_failure():
     assert not may_pass_with_more({**ok, "min_ess_bulk": float("nan")}, 4.0)
 
 
+def test_pooled_runs_keep_each_chain_and_every_run():
+    # chain c of the pooled fit is run c of each set, one set after the other
+    def out(tag):
+        draws = tag + np.arange(6.0).reshape(2, 3)
+        return ({"a": draws}, {"lp": -draws},
+                {"log_evidence": np.array([tag, tag + 0.5]), "temperatures": np.full((2, 4), tag)})
+    values, stats, info = pooled([out(0.0), out(10.0)])
+    np.testing.assert_array_equal(values["a"], [[0, 1, 2, 10, 11, 12], [3, 4, 5, 13, 14, 15]])
+    np.testing.assert_array_equal(stats["lp"], -values["a"])
+    np.testing.assert_array_equal(info["log_evidence"], [0.0, 0.5, 10.0, 10.5])
+    assert info["temperatures"].shape == (4, 4)
+
+
+def test_further_sets_of_runs_are_new_runs_and_the_first_is_unchanged(smc_fit):
+    # pool 0 is the fit's own runs, bit for bit; pool 1 draws new ones from the same program
+    spec = resolve_model(1, None)
+    space, _, mdata = prepare(simulate(0, seeds=100.0), spec, None)
+    (first, own, _), = run_smc_batch(spec, space, [mdata], SMC, [3])
+    (again, _, info), = run_smc_batch(spec, space, [mdata], SMC, [3], pool=1)
+    np.testing.assert_array_equal(own["lp"], smc_fit.data["sample_stats"]["lp"].values)
+    assert not np.any(first["slope0"] == again["slope0"])
+    assert min(info["final_temperature"]) == 1.0
+    # the same posterior: the medians agree within a fraction of its width
+    width = np.subtract(*np.quantile(first["slope0"], [0.95, 0.05]))
+    assert abs(np.median(first["slope0"]) - np.median(again["slope0"])) < 0.25 * width
+
+
 def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
-    # NUTS cannot pass in 30 draws; SMC tries 200 particles per run, then 800 if they fail
+    # NUTS cannot pass in 30 draws; SMC runs 200 particles per run, then pools two and four
+    # such runs per chain while the fit fails by no more than Monte Carlo error explains
     config = bb.SamplerConfig(chains=4, warmup=10, samples=30, particles=800, smc_moves=3)
     curve = simulate(0, seeds=100.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = bb.fit(curve, seed=3, sampler=config, check=False)
     attempts = json.loads(fit.data.attrs["smc_attempts"])
-    assert [a["particles"] for a in attempts][:1] == [200]
-    climbs = not passes(attempts[0]) and may_pass_with_more(attempts[0], 4.0)
-    assert len(attempts) == (2 if climbs else 1)
-    if len(attempts) == 2:
-        assert attempts[1]["particles"] == 800
+    assert attempts[0]["particles"] == 200 and attempts[0]["runs_pooled"] == 1
+    expected = 1
+    while expected < 3 and not passes(attempts[expected - 1]) and may_pass_with_more(
+            attempts[expected - 1], 4.0 / 2 ** (expected - 1)):  # to the ladder's top
+        expected += 1
+    assert len(attempts) == expected
+    assert [(a["particles"], a["runs_pooled"]) for a in attempts] == [
+        (200, 1), (400, 2), (800, 4)][:expected]
     kept = [a for a in attempts if a["kept"]]
     if fit.data.attrs["sampling_method"] == "smc":
         assert len(kept) == 1
@@ -256,7 +289,8 @@ def test_smc_runs_neighbouring_lengths_as_one_program(monkeypatch):
     # less than two compiles, so the three run in one call at 32 points
     seen = []
 
-    def record(spec, space, data, config, seeds, batch=None, progress=None, length=None):
+    def record(spec, space, data, config, seeds, batch=None, progress=None, length=None,
+               pool=0):
         seen.append((length, [d.n_points for d in data]))
         raise RuntimeError("stop")
 

@@ -102,14 +102,15 @@ class SamplerConfig:
         ``"nuts"``: NUTS alone. ``"smc"``: adaptive tempered SMC alone
         (:mod:`bnsl_bayes.sampling.smc`; ``chains`` independent runs of ``particles``
         particles, stored as chains of draws). ``"auto"`` (default): NUTS, then SMC for a fit
-        whose NUTS diagnostics fail (chains that disagree, divergences, low ESS), first with a
-        quarter of ``particles`` and then with all of them for the fits still failing by
-        no more than Monte Carlo error could explain (``fitting.particle_ladder``,
-        ``checks.may_pass_with_more``), keeping SMC's answer where its diagnostics are better;
-        the fit's ``sampling_method`` attribute says which ran and ``smc_attempts`` what SMC
-        tried.
+        whose NUTS diagnostics fail (chains that disagree, divergences, low ESS): runs of a
+        quarter of ``particles`` first, then two and four such runs pooled in each chain
+        for the fits still failing by no more than Monte Carlo error could explain
+        (``fitting.particle_ladder``, ``checks.may_pass_with_more``), keeping SMC's answer
+        where its diagnostics are better; the fit's ``sampling_method`` attribute says which
+        ran and ``smc_attempts`` what SMC tried.
     particles : int
-        Particles of each SMC run (its draws; the most ``"auto"`` tries).
+        Particles of each SMC run (its draws); with ``"auto"``, the most particles of a chain
+        (as four pooled runs of a quarter as many).
     smc_moves : int
         HMC moves of each particle at each SMC temperature.
     """
@@ -589,6 +590,7 @@ def run_batched(
     batch: int | None,
     progress: Callable[[int], None] | None,
     length: int | None = None,
+    stream: int = 0,
 ) -> list[Any]:
     """Run a sampler's compiled program over curves, ``batch`` at a time (the NUTS and SMC
     drivers share this).
@@ -596,8 +598,9 @@ def run_batched(
     ``compiled(length, batch)`` returns the jitted ``(keys, data) -> outputs`` for ``batch``
     curves padded to ``length`` points (by default :func:`padded_length` of the longest);
     every output leaf has the curves on its first axis. The last call is filled up with copies
-    of its first curve, whose results are dropped, so every call has the same shape. Returns
-    each curve's outputs as NumPy arrays.
+    of its first curve, whose results are dropped, so every call has the same shape. Each
+    curve's key is ``PRNGKey(seed)``, folded in with ``stream`` where that is not 0 (further
+    independent runs of the same curves). Returns each curve's outputs as NumPy arrays.
     """
     if len(data) != len(seeds):
         raise ValueError(f"{len(data)} curves but {len(seeds)} seeds: give one seed per curve")
@@ -613,6 +616,8 @@ def run_batched(
         for start in range(0, len(padded), batch):
             chunk = padded[start:start + batch]
             keys = [jax.random.PRNGKey(s) for s in seeds[start:start + batch]]
+            if stream:
+                keys = [jax.random.fold_in(k, stream) for k in keys]
             fill = batch - len(chunk)
             chunk = chunk + [chunk[0]] * fill
             keys = keys + [keys[0]] * fill

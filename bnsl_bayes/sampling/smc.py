@@ -117,6 +117,9 @@ COMPILE_COST = 98_000.0
 _STREAM = 0x534D43
 #: Fold-in of a run's key for the mode search of its jump proposal ("MODE").
 _MODES = 0x4D4F4445
+#: Base of the fold-in of a curve's key for its further sets of runs ("POOL"), large for the
+#: same reason as ``_STREAM``.
+_POOL = 0x504F4F4C
 
 
 def densities(spec: ModelSpec, space: NoiseSpace, n_points: int) -> dict[str, Any]:
@@ -343,6 +346,7 @@ def run_smc_batch(
     batch: int | None = None,
     progress: Callable[[int], None] | None = None,
     length: int | None = None,
+    pool: int = 0,
 ) -> list[tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]]:
     """Run tempered SMC on several curves with one compiled program.
 
@@ -354,6 +358,11 @@ def run_smc_batch(
     length : int, optional
         Points the curves are padded to (at least the longest's; by default the next multiple
         of 8, see :func:`padded_lengths` for sharing one program between lengths).
+    pool : int
+        0: the curves' own runs. ``k > 0``: the ``k``-th set of further runs of the same
+        curves, independent of the others (each curve's key folded in with ``_POOL + k``), to
+        be pooled with them as one fit with more particles per chain
+        (``fitting.run_smc``).
 
     Returns
     -------
@@ -369,7 +378,7 @@ def run_smc_batch(
                            init_radius=config.init_radius, method="smc")
     return [tuple(parts) for parts in run_batched(
         lambda length, b: _compiled(spec, space, length, config, b), data, seeds, batch,
-        progress, length)]
+        progress, length, stream=_POOL + pool if pool else 0)]
 
 
 def padded_lengths(lengths: Sequence[int], particles: int, runs: int = 4) -> dict[int, int]:
