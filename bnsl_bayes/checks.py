@@ -139,7 +139,7 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
         The form was chosen by ``breaks='auto'`` (the DataTree has ``breaks_selection``): the
         advice does not name ``breaks='auto'`` again.
     particles : int, optional
-        The fit is by tempered SMC and this is the most particles per run tried on the curve
+        The fit is by tempered SMC and this is the most particles per chain tried on the curve
         (None: by NUTS): its chains are runs, which warmup and draws do not change, so the fix
         is more particles where Monte Carlo error can explain the runs' disagreement
         (:func:`may_pass_with_more`), else fewer breaks or more points.
@@ -180,9 +180,9 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
 def _smc_sampling_messages(diag: dict[str, float | int], particles: int,
                            runs: int) -> list[str]:
     """:func:`sampling_messages` of a fit by tempered SMC (its HMC moves are Metropolis
-    corrected: no divergences). ``particles``: the most per run tried on this curve."""
+    corrected: no divergences). ``particles``: the most per chain tried on this curve."""
     n = 4 * int(particles)
-    more = f"more particles per run (particles={n} in the SamplerConfig; CLI --particles {n})"
+    more = f"more particles per chain (particles={n} in the SamplerConfig; CLI --particles {n})"
     messages = []
     if not diag["max_r_hat"] <= R_HAT_MAX:
         if may_pass_with_more(diag, 4.0, runs):
@@ -214,8 +214,9 @@ def ladder_slack(runs: int) -> float:
 
 
 def may_pass_with_more(diag: dict[str, float | int], ratio: float, runs: int = 4) -> bool:
-    """Whether ``runs`` SMC runs ``ratio`` times larger could pass where runs with diagnostics
-    ``diag`` failed, were their failure Monte Carlo error.
+    """Whether ``runs`` SMC chains of ``ratio`` times the particles (bigger runs, or more runs
+    pooled in each) could pass where chains with diagnostics ``diag`` failed, were their
+    failure Monte Carlo error.
 
     That error shrinks like 1 / particles: the runs' between-run variance, hence
     ``r_hat**2 - 1``, by ``ratio``, and their ESS grows by ``ratio``. Runs that disagree by

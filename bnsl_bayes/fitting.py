@@ -174,8 +174,9 @@ def fit(
         Seed of the PRNG key; the same seed gives the same posterior.
     sampler : SamplerConfig, optional
         Sampler settings (default ``SamplerConfig()``: NUTS, 4 chains x (1000 + 1000),
-        target_accept 0.95, and where NUTS's diagnostics fail, tempered SMC with 4 runs of 1000
-        particles, kept where its diagnostics are better; ``method`` chooses, see
+        target_accept 0.95, and where NUTS's diagnostics fail, tempered SMC with 4 runs of 250
+        particles, then two and four such runs pooled per chain where Monte Carlo error can
+        explain the failure, kept where its diagnostics are better; ``method`` chooses, see
         :class:`~bnsl_bayes.SamplerConfig`).
     progress : bool
         Draw a progress bar of the iterations (chains x (warmup + samples)) on standard error
@@ -510,19 +511,23 @@ def fit_curves(
             ladder = particle_ladder(config)
             # every rung runs more sets of runs of the first rung's size and pools them
             # with those before: independent runs average Monte Carlo error away, and the
-            # rungs reuse one compiled program per length
+            # rungs run at the first rung's lengths (on a CPU, one curve per call: no new
+            # compile)
             runs, pools, lengths, sets = replace(config, particles=ladder[0]), {}, {}, 0
             for rung, particles in enumerate(ladder):
                 run_smc(results, failed, prepared, items, spec, sp, runs, seeds, batch_size,
-                        t0, pools=pools, lengths=lengths, sets=range(sets, particles // ladder[0]))
+                        t0, pools=pools, lengths=lengths,
+                        sets=range(sets, particles // ladder[0]), settings=config)
                 sets = particles // ladder[0]
                 failed = [i for i in failed if not passes(results[i].diagnostics())]
                 if rung + 1 < len(ladder):
-                    # on while the particles left on the ladder could explain the failure
+                    # on while the particles left on the ladder could explain the failure; a
+                    # set with a run short of t = 1 stays in every pool after it, so it stops
                     ratio = ladder[-1] / particles
-                    failed = [i for i in failed if may_pass_with_more(
-                        json.loads(results[i].data.attrs["smc_attempts"])[-1], ratio,
-                        config.chains)]
+                    last = {i: json.loads(results[i].data.attrs["smc_attempts"])[-1]
+                            for i in failed}
+                    failed = [i for i in failed if last[i]["complete"]
+                              and may_pass_with_more(last[i], ratio, config.chains)]
     if check:
         for r in results:
             r.check(stacklevel=3)  # the warning points at the caller of fit_many
@@ -564,7 +569,8 @@ def pooled(outputs: Sequence[tuple[dict, dict, dict]]) -> tuple[dict, dict, dict
 def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: list[Curve],
             spec: ModelSpec, space: NoiseSpace, config: SamplerConfig, seeds: list[int],
             batch_size: int | None, t0: float, *, pools: dict[int, list] | None = None,
-            lengths: dict[int, int] | None = None, sets: range = range(1)) -> None:
+            lengths: dict[int, int] | None = None, sets: range = range(1),
+            settings: SamplerConfig | None = None) -> None:
     """Fit curves ``idx`` (all of noise space ``space``) by tempered SMC, in place: each
     replaces the fit in ``results`` (by NUTS or by a smaller SMC run) where there is none or
     where it is :func:`better`. The fit kept records every SMC attempt in its ``smc_attempts``
@@ -574,7 +580,8 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
     (see ``pool`` of :func:`~.sampling.smc.run_smc_batch`). ``pools``: each curve's runs so
     far, which the new ones join; the candidate is all of them (:func:`pooled`). ``lengths``:
     the padded length each curve runs at, chosen on its first call and kept, so that later
-    sets reuse the compiled programs."""
+    sets reuse the compiled programs. ``settings``: the sampler settings the fits record
+    (default ``config``; auto's the user's, its rungs in ``smc_attempts``)."""
     if not idx:
         return
     start = time.perf_counter()
@@ -605,7 +612,8 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
         elapsed = each + (0.0 if previous is None else float(previous.data.attrs["time_s"]))
         if previous is None:
             elapsed += (start - t0) / len(items)
-        candidate = finish(values, stats, 0, spec=spec, config=per_chain, scaling=scaling,
+        candidate = finish(values, stats, 0, spec=spec, config=settings or config,
+                           scaling=scaling,
                            curve=items[i], mdata=mdata, seed=int(seeds[i]), time_s=elapsed,
                            smc=info)
         if previous is None:

@@ -136,10 +136,11 @@ class Fit:
         sampler = json.loads(self.data.attrs.get("sampler", "{}") or "{}")
         particles = None
         if self.data.attrs.get("sampling_method") == "smc":
-            # the most tried on this curve (auto's ladder may keep a smaller rung)
+            # the most per chain tried on this curve (auto's ladder may keep a smaller rung,
+            # and may stop below its settings' particles)
             attempts = json.loads(self.data.attrs.get("smc_attempts", "[]") or "[]")
-            particles = max([int(a["particles"]) for a in attempts]
-                            + [int(sampler.get("particles", 0))])
+            particles = (max(int(a["particles"]) for a in attempts) if attempts
+                         else int(sampler.get("particles", 0)))
         messages = checks.sampling_messages(
             self.diagnostics(), self.tree_depth_saturation() if weak_break else math.nan,
             self.breaks, auto, particles, int(sampler.get("chains", 4)))

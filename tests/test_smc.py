@@ -24,7 +24,7 @@ from scipy.special import logsumexp
 import bnsl_bayes as bb
 from bnsl_bayes.checks import ladder_slack, may_pass_with_more, passes, sampling_messages
 from bnsl_bayes.fitting import particle_ladder, pooled, prepare, resolve_model
-from bnsl_bayes.sampling.nuts import padded_length
+from bnsl_bayes.sampling.nuts import padded_length, run_batched
 from bnsl_bayes.sampling.smc import COMPILE_COST, densities, padded_lengths, run_smc_batch
 
 TRUTH = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
@@ -208,8 +208,32 @@ def test_pooled_runs_keep_each_chain_and_every_run():
     assert info["temperatures"].shape == (4, 4)
 
 
-def test_further_sets_of_runs_are_new_runs_and_the_first_is_unchanged(smc_fit):
-    # pool 0 is the fit's own runs, bit for bit; pool 1 draws new ones from the same program
+def test_a_stream_folds_into_each_curves_key_and_stream_0_leaves_it():
+    # the key the compiled program gets: PRNGKey(seed), folded in with the stream if any
+    data = [simulate(0).x] * 3
+
+    class Points:
+        def __init__(self, n):
+            self.n_points = n
+
+        def padded(self, length):
+            return np.zeros(length)
+
+    def compiled(length, batch):
+        return lambda keys, stacked: {"key": keys}
+
+    with jax.enable_x64(True):
+        for stream in (0, 7):
+            got = run_batched(compiled, [Points(len(x)) for x in data], [5, 6, 7], 1, None,
+                              stream=stream)
+            for seed, out in zip([5, 6, 7], got, strict=True):
+                key = jax.random.PRNGKey(seed)
+                want = jax.random.fold_in(key, stream) if stream else key
+                np.testing.assert_array_equal(out["key"], np.asarray(want))
+
+
+def test_further_sets_of_runs_are_new_runs_of_the_same_posterior(smc_fit):
+    # pool 1 draws new runs from the same program as the fit's own (pool 0)
     spec = resolve_model(1, None)
     space, _, mdata = prepare(simulate(0, seeds=100.0), spec, None)
     (first, own, _), = run_smc_batch(spec, space, [mdata], SMC, [3])
@@ -233,9 +257,10 @@ def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
     attempts = json.loads(fit.data.attrs["smc_attempts"])
     assert attempts[0]["particles"] == 200 and attempts[0]["runs_pooled"] == 1
     expected = 1
-    while expected < 3 and not passes(attempts[expected - 1]) and may_pass_with_more(
-            attempts[expected - 1], 4.0 / 2 ** (expected - 1)):  # to the ladder's top
-        expected += 1
+    while (expected < 3 and not passes(attempts[expected - 1])
+           and attempts[expected - 1]["complete"]
+           and may_pass_with_more(attempts[expected - 1], 4.0 / 2 ** (expected - 1))):
+        expected += 1  # (to the ladder's top)
     assert len(attempts) == expected
     assert [(a["particles"], a["runs_pooled"]) for a in attempts] == [
         (200, 1), (400, 2), (800, 4)][:expected]
@@ -243,11 +268,41 @@ def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
     if fit.data.attrs["sampling_method"] == "smc":
         assert len(kept) == 1
         assert fit.data["posterior"].sizes["draw"] == kept[0]["particles"]
+        assert len(json.loads(fit.data.attrs["smc"])["log_evidence"]) == 4 * kept[0][
+            "runs_pooled"]
         assert kept[0]["max_r_hat"] == pytest.approx(fit.diagnostics()["max_r_hat"])
         assert not passes(json.loads(fit.data.attrs["nuts_diagnostics"]))
     else:
         assert not kept
     assert fit.data.attrs["time_s"] > 0
+    # the fit records the settings it was given; the rungs are in smc_attempts
+    assert json.loads(fit.data.attrs["sampler"])["particles"] == 800
+
+
+def test_the_climb_runs_new_sets_for_the_climbing_curves_only(monkeypatch):
+    # curve 0 climbs to the top, curve 1 stops after the first rung: sets 1, 2 and 3 run for
+    # curve 0 alone, at the first rung's padded length, and its fit pools all 4 sets
+    config = bb.SamplerConfig(chains=4, warmup=10, samples=30, particles=800, smc_moves=3)
+    seen = []
+    real = bb.fitting.run_smc_batch
+
+    def record(spec, space, data, config, seeds, batch=None, progress=None, length=None,
+               pool=0):
+        seen.append((pool, length, list(seeds)))
+        return real(spec, space, data, config, seeds, batch=batch, progress=progress,
+                    length=length, pool=pool)
+
+    answers = iter([True, False, True])  # rung 0: curve 0, curve 1; rung 1: curve 0
+    monkeypatch.setattr(bb.fitting, "run_smc_batch", record)
+    monkeypatch.setattr(bb.fitting, "passes", lambda diag: False)
+    monkeypatch.setattr(bb.fitting, "may_pass_with_more", lambda *a: next(answers))
+    curves = [simulate(0, seeds=100.0), simulate(1, seeds=100.0)]
+    fits = bb.fit_many(curves, seed=3, sampler=config, check=False)
+    assert seen == [(0, 24, [3, 4]), (1, 24, [3]), (2, 24, [3]), (3, 24, [3])]
+    climbed, stopped = (json.loads(f.data.attrs["smc_attempts"]) for f in fits)
+    assert [(a["particles"], a["runs_pooled"]) for a in climbed] == [(200, 1), (400, 2),
+                                                                       (800, 4)]
+    assert [(a["particles"], a["runs_pooled"]) for a in stopped] == [(200, 1)]
 
 
 def _cost(groups: dict[int, int], lengths: list[int], particles: int) -> float:
@@ -313,7 +368,7 @@ def test_auto_keeps_nuts_where_it_passes():
 
 
 def test_smc_fit_warnings_name_more_particles_not_longer_chains(smc_fit, monkeypatch):
-    # warmup and draws do not change an SMC fit: its fix is more particles per run (4x)
+    # warmup and draws do not change an SMC fit: its fix is more particles per chain (4x)
     monkeypatch.setattr(smc_fit, "diagnostics",
                         lambda: {"max_r_hat": 1.05, "min_ess_bulk": 120.0, "divergences": 0})
     with pytest.warns(bb.SamplingWarning):
@@ -334,7 +389,7 @@ def test_smc_warnings_say_whether_more_particles_can_help():
     far = sampling_messages({"max_r_hat": 1.2, "min_ess_bulk": 900.0, "divergences": 0},
                             float("nan"), 1, particles=250, runs=4)
     assert len(near) == len(far) == 1
-    assert "Fix: more particles per run (particles=1000" in near[0]
+    assert "Fix: more particles per chain (particles=1000" in near[0]
     assert "Fix: fit fewer breaks" in far[0] and "unlikely" in far[0]
     assert "warmup" not in near[0] + far[0]
 

@@ -110,7 +110,7 @@ class SamplerConfig:
         ran and ``smc_attempts`` what SMC tried.
     particles : int
         Particles of each SMC run (its draws); with ``"auto"``, the most particles of a chain
-        (as four pooled runs of a quarter as many).
+        (four pooled runs of a quarter as many; see ``fitting.particle_ladder``).
     smc_moves : int
         HMC moves of each particle at each SMC temperature.
     """

@@ -13,6 +13,8 @@ the log evidence ``log p(y)``.
 Each run is one pseudo-chain: ``config.chains`` independent runs of ``config.particles``
 particles, so r_hat between runs says whether runs agree on the modes' weights, as it says
 whether NUTS chains agree, and the spread of their log evidence says the same of the evidence.
+Further sets of runs (``pool``) can be pooled in each chain (``fitting.run_smc``, as
+``method="auto"`` does).
 
 The moves at each temperature are Hamiltonian Monte Carlo (``blackjax.hmc``, ``LEAPFROG``
 steps) with the particles' weighted covariance as inverse mass matrix (each coordinate
