@@ -605,7 +605,7 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
     each = (time.perf_counter() - start) / len(idx)
     for i in idx:
         values, stats, info = pooled(pools[i])
-        per_chain = replace(config, particles=config.particles * len(pools[i]))
+        per_chain = config.particles * len(pools[i])
         _, scaling, mdata = prepared[i]
         previous = results[i]
         # NUTS's share of the call's time (t0 on) plus this curve's share of SMC's
@@ -613,9 +613,8 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
         if previous is None:
             elapsed += (start - t0) / len(items)
         candidate = finish(values, stats, 0, spec=spec, config=settings or config,
-                           scaling=scaling,
-                           curve=items[i], mdata=mdata, seed=int(seeds[i]), time_s=elapsed,
-                           smc=info)
+                           scaling=scaling, curve=items[i], mdata=mdata, seed=int(seeds[i]),
+                           time_s=elapsed, smc=info)
         if previous is None:
             results[i] = candidate
             continue
@@ -626,7 +625,7 @@ def run_smc(results: list[Fit | None], idx: list[int], prepared: list, items: li
         keep = complete and better(candidate.diagnostics(), previous.diagnostics())
         attempts = json.loads(attrs.get("smc_attempts", "[]"))
         attempts = [{**a, "kept": a["kept"] and not keep} for a in attempts]
-        attempts.append({"particles": per_chain.particles, "runs_pooled": len(pools[i]),
+        attempts.append({"particles": per_chain, "runs_pooled": len(pools[i]),
                          **candidate.diagnostics(), "complete": bool(complete),
                          "kept": bool(keep)})
         if keep:

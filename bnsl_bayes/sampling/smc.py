@@ -408,8 +408,8 @@ def padded_lengths(lengths: Sequence[int], particles: int, runs: int = 4) -> dic
     dict
         Each distinct length in ``lengths`` to the length it runs at (itself or longer).
     """
-    distinct = sorted(set(int(n) for n in lengths))
     counted = Counter(int(n) for n in lengths)
+    distinct = sorted(counted)
     counts = [counted[m] for m in distinct]
     best, cut = [0.0], []  # best[j]: cost of the first j lengths; cut[j-1]: start of the last group
     for j in range(1, len(distinct) + 1):
