@@ -114,8 +114,28 @@ def check_prior_sensitivity_variants() -> None:
     assert "nope" in said, said
 
 
+def check_discrepancy_cv_curvature() -> None:
+    """discrepancy_cv.score's curvature discount on a curve with a known law past the data:
+    m = 0 keeps the law, m = 1 follows its straight continuation, "uniform" lies between."""
+    from validation.discrepancy_cv import score
+
+    du = np.array([0.5, 1.0])
+    law = np.log(0.5) - 0.2 * du - 0.1 * du**2           # log mu past the data, bending down
+    straight = np.log(0.5) - 0.2 * du                    # end value + slope * (u - 1)
+    n = 400
+    c = {"lm": np.tile(law, (n, 1)), "sigma": np.full(n, 0.01), "du": du,
+         "end": np.full(n, np.log(0.5)), "slope": np.full(n, -0.2)}
+    on_law = score({**c, "ly": law}, tau=0.0)
+    assert on_law["rmsle"] < 1e-12 and on_law["cov"][0] == 1.0, on_law
+    on_line = score({**c, "ly": straight}, tau=0.0, m=1)
+    assert on_line["rmsle"] < 1e-12, on_line
+    mid = score({**c, "ly": straight}, tau=0.0, m="uniform")["rmsle"]
+    off = float(np.sqrt(np.mean((law - straight) ** 2)))
+    assert 0.3 * off < mid < 0.7 * off, (mid, off)      # the median of m ~ U(0, 1) is 1/2
+
+
 CHEAP = (check_drift_budget_compare, check_extrapolation_bad_option,
-         check_prior_sensitivity_variants)
+         check_prior_sensitivity_variants, check_discrepancy_cv_curvature)
 FITTING = (check_extrapolation_json,)
 
 
