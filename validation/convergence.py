@@ -9,9 +9,14 @@ of sd ``--sigma``, one run per point, noise keys 0, 1, ...) with ``fit_many`` an
 (and, where the target is missed, each chain's mean log density and median break locations),
 then the share that meets the target.
 
+``--method``, ``--warmup`` and ``--samples`` change the sampler from ``fit``'s defaults (to
+measure a candidate default), ``--first-key`` the noise keys (``--first-key 10``: keys 10, 11, ...;
+curve ``k`` still fitted with seed ``k``).
+
 Usage::
 
     python -m validation convergence [--curves 10] [--sigma 0.02] [--json]
+    python -m validation convergence --method nuts --warmup 3000 --first-key 10 --forms 2
 """
 
 from __future__ import annotations
@@ -47,12 +52,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--curves", type=int, default=10, help="noisy copies per law")
     parser.add_argument("--sigma", type=float, default=0.02, help="noise sd of log y")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--forms", default="1,2", help="numbers of breaks to run (default 1,2)")
+    parser.add_argument("--first-key", type=int, default=0, help="noise key of the first copy")
+    parser.add_argument("--method", choices=("auto", "nuts", "smc"), help="default: fit's")
+    parser.add_argument("--warmup", type=int, help="warmup per chain (default: fit's)")
+    parser.add_argument("--samples", type=int, help="draws per chain (default: fit's)")
     args = parser.parse_args(argv)
-    out: dict = {"curves_per_law": args.curves, "sigma": args.sigma, "forms": {}}
-    for breaks, law in LAWS.items():
-        curves = [simulate(law, args.sigma, k) for k in range(args.curves)]
+    changes = {k: v for k, v in (("method", args.method), ("warmup", args.warmup),
+                                 ("samples", args.samples)) if v is not None}
+    sampler = bb.SamplerConfig(**changes)  # the defaults of fit() unless changed
+    forms = sorted({int(b) for b in args.forms.split(",")})
+    if not set(forms) <= set(LAWS):
+        parser.error(f"--forms: numbers of breaks among {sorted(LAWS)}, got {args.forms!r}")
+    out: dict = {"curves_per_law": args.curves, "sigma": args.sigma, "first_key": args.first_key,
+                 "sampler": changes, "forms": {}}
+    keys = range(args.first_key, args.first_key + args.curves)
+    for breaks in forms:
+        law = LAWS[breaks]
+        curves = [simulate(law, args.sigma, k) for k in keys]
         t0 = time.perf_counter()
-        fits = bb.fit_many(curves, breaks=breaks, check=False)  # the defaults of fit()
+        fits = bb.fit_many(curves, breaks=breaks, check=False, sampler=sampler,
+                           seed=args.first_key)
         elapsed = time.perf_counter() - t0
         rows = [f.diagnostics() for f in fits]
         ok = [r["divergences"] == 0 and r["max_r_hat"] <= 1.01 for r in rows]
@@ -61,13 +81,14 @@ def main(argv: list[str] | None = None) -> int:
             "fits": [{k: float(v) for k, v in r.items()} for r in rows],
         }
         if not args.json:
-            print(f"bnsl-{breaks} on {args.curves} curves ({elapsed:.1f} s, compile included):")
-            for k, (r, good) in enumerate(zip(rows, ok, strict=True)):
-                print(f"  key {k}: {fits[k].data.attrs['sampling_method']}, divergences "
+            print(f"bnsl-{breaks} on {args.curves} curves ({elapsed:.1f} s, compile included"
+                  + (f"; sampler {changes}" if changes else "") + "):")
+            for i, (k, r, good) in enumerate(zip(keys, rows, ok, strict=True)):
+                print(f"  key {k}: {fits[i].data.attrs['sampling_method']}, divergences "
                       f"{r['divergences']}, max r_hat {r['max_r_hat']:.3f}, min bulk ESS "
                       f"{r['min_ess_bulk']:.0f}")
                 if not good:  # where the chains disagree: their log density and breaks
-                    post, lp = fits[k].data["posterior"], fits[k].data["sample_stats"]["lp"]
+                    post, lp = fits[i].data["posterior"], fits[i].data["sample_stats"]["lp"]
                     for ch in range(post.sizes["chain"]):
                         d = post["d"].isel(chain=ch).median("draw").values
                         print(f"    chain {ch}: mean lp {float(lp.isel(chain=ch).mean()):.1f}, "
