@@ -149,12 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             tab, chosen = cross_validate(curves, grid, table, how)
             res["families"][f"{name}, by {how}"] = {"held_out": tab, "chosen": chosen}
         if name in args.table:
-            print(f"== {name}, every candidate on all curves (IC and LM+NMT+BB: RMSLE / LL / MSCE)")
+            print(f"== {name}, every candidate on all curves (IC and LM+NMT+BB: RMSLE / LL / "
+                  "MSCE; then RMSLE per group)")
+            groups = sorted({group(c["key"]) for c in curves})
             for th, rows in zip(grid, table, strict=True):
                 t = domain_table(rows)
                 print(f"  {th}: " + "  ".join(
                     f"{d} {t[d]['rmsle']:.4f} / {t[d]['ll']:.3f} / {t[d]['msce']:.4f}"
-                    for d in ("IC", "pooled")))
+                    for d in ("IC", "pooled")) + " | " + " ".join(
+                    f"{g} {np.mean([r['rmsle'] for k, r in rows.items() if group(k) == g]):.4f}"
+                    for g in groups))
     for name, r in [("plain", {"held_out": res["plain"], "chosen": {}}),
                     *res["families"].items()]:
         print(f"== {name}: chosen {r['chosen']}")
