@@ -161,6 +161,27 @@ def run(*, limit: int | None = None, domains: Sequence[str] = DOMAINS, seed: int
             "time_s": time.perf_counter() - t0, "domains": summarize(rows), "curves": rows}
 
 
+def held_out_summary(domains: Sequence[str] = DOMAINS,
+                     levels: Sequence[float] = NSL_PFN_LEVELS) -> dict[str, Any]:
+    """What a curve's held-out points let MSCE say, without fitting anything.
+
+    Per curve: the number of held-out points and of distinct held-out y (rounded to 6 digits),
+    and their spread (max / min - 1). Where a curve's held-out points are in effect one point
+    (all inside or all outside each band), its MSCE is at least ``floor_covered``, reached by
+    covering it at every level, and a calibrated predictive would expect ``calibrated_one_point``
+    (the point's PIT uniform: ``mean(p (1 - p))`` over the levels).
+    """
+    rev = bb.datasets.load("revisiting")
+    lv = np.asarray(levels, dtype=float)
+    curves = {}
+    for k in (k for k in rev if k.split("/")[0] in domains):
+        y = rev[k].y[rev[k].held_out]
+        curves[k] = {"n_held_out": int(y.size), "distinct": int(np.unique(np.round(y, 6)).size),
+                     "spread": float(y.max() / y.min() - 1.0)}
+    return {"floor_covered": float(np.mean((1.0 - lv) ** 2)),
+            "calibrated_one_point": float(np.mean(lv * (1.0 - lv))), "curves": curves}
+
+
 def _json_safe(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
@@ -184,11 +205,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="write every number as JSON")
     parser.add_argument("--markdown", metavar="FILE", help="write the tables as Markdown")
     parser.add_argument("--plot", metavar="FILE.png", help="write the reliability diagram")
+    parser.add_argument("--held-out", action="store_true",
+                        help="only print each curve's held-out points (how many, how many "
+                             "distinct) and the MSCE of one effective point; no fits")
     args = parser.parse_args(argv)
     domains = [d.strip() for d in args.domains.split(",") if d.strip()]
     bad = sorted(set(domains) - set(DOMAINS))
     if bad:
         parser.error(f"unknown domain(s) {bad}; choose from {', '.join(DOMAINS)}")
+    if args.held_out:
+        info = held_out_summary(domains)
+        print(f"MSCE of one effective held-out point: {info['floor_covered']:.4f} if covered "
+              f"at every level, {info['calibrated_one_point']:.4f} expected if calibrated")
+        for k, c in info["curves"].items():
+            print(f"  {k}: {c['n_held_out']} held out, {c['distinct']} distinct, "
+                  f"spread {100 * c['spread']:.2f}%")
+        return 0
     sampler = {k: v for k, v in (("warmup", args.warmup), ("samples", args.samples),
                                  ("method", args.method)) if v is not None}
     res = run(limit=args.limit, domains=domains, seed=args.seed, sampler=sampler)

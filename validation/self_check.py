@@ -134,8 +134,22 @@ def check_discrepancy_cv_curvature() -> None:
     assert 0.3 * off < mid < 0.7 * off, (mid, off)      # the median of m ~ U(0, 1) is 1/2
 
 
+def check_nslpfn_held_out_summary() -> None:
+    """nslpfn --held-out: MSCE of one effective point (covered at every level: mean (1 - p)^2;
+    calibrated: mean p (1 - p)) and the held-out counts of the bundled NMT curves (one each)."""
+    from validation.nslpfn import held_out_summary
+
+    info = held_out_summary(["NMT"], levels=[0.5, 0.9])
+    assert _close(info["floor_covered"], (0.25 + 0.01) / 2), info
+    assert _close(info["calibrated_one_point"], (0.25 + 0.09) / 2), info
+    assert len(info["curves"]) == 5, info
+    assert all(c["n_held_out"] == 1 and c["distinct"] == 1 and c["spread"] == 0.0
+               for c in info["curves"].values()), info
+
+
 CHEAP = (check_drift_budget_compare, check_extrapolation_bad_option,
-         check_prior_sensitivity_variants, check_discrepancy_cv_curvature)
+         check_prior_sensitivity_variants, check_discrepancy_cv_curvature,
+         check_nslpfn_held_out_summary)
 FITTING = (check_extrapolation_json,)
 
 
