@@ -61,9 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     changes = {k: v for k, v in (("method", args.method), ("warmup", args.warmup),
                                  ("samples", args.samples)) if v is not None}
     sampler = bb.SamplerConfig(**changes)  # the defaults of fit() unless changed
-    forms = sorted({int(b) for b in args.forms.split(",")})
-    if not set(forms) <= set(LAWS):
-        parser.error(f"--forms: numbers of breaks among {sorted(LAWS)}, got {args.forms!r}")
+    forms = sorted({b.strip() for b in args.forms.split(",") if b.strip()})
+    if not forms or not set(forms) <= {str(b) for b in LAWS}:
+        parser.error(f"--forms: comma-separated numbers of breaks among {sorted(LAWS)}, "
+                     f"got {args.forms!r}")
+    forms = [int(b) for b in forms]
     out: dict = {"curves_per_law": args.curves, "sigma": args.sigma, "first_key": args.first_key,
                  "sampler": changes, "forms": {}}
     keys = range(args.first_key, args.first_key + args.curves)

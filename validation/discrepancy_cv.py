@@ -49,9 +49,10 @@ def arrays(fit: bb.Fit, key: str, n_draws: int = 1000) -> dict:
     x_last = c.x[c.fit_mask].max()
     factor = float(np.sqrt(np.mean(1.0 / c.seeds[c.fit_mask])))
     eps = 1e-4  # d log mu / du at the last fit point, by a one-sided difference in u
-    end = np.log(curve_draws(sub, np.array([x_last, x_last * np.exp(eps * w)]), fit.spec.form))
-    return {"key": key, "lm": np.log(curve_draws(sub, xh, fit.spec.form)),
-            "sigma": sub["sigma"] * factor, "ly": np.log(yh),
+    lm = np.log(curve_draws(sub, np.concatenate([xh, [x_last, x_last * np.exp(eps * w)]]),
+                            fit.spec.form))
+    lm, end = lm[:, :-2], lm[:, -2:]
+    return {"key": key, "lm": lm, "sigma": sub["sigma"] * factor, "ly": np.log(yh),
             "du": (np.log(xh) - np.log(x_last)) / w,
             "end": end[:, 0], "slope": (end[:, 1] - end[:, 0]) / eps}
 
@@ -131,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fits", help="folder of saved fits NNN.nc and meta.json (keys)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--table", metavar="FAMILY", action="append", default=[],
+                        choices=list(FAMILIES),
                         help="also print every candidate of FAMILY scored on all curves "
                              "(in-sample: what each would give, not a forecast)")
     args = parser.parse_args(argv)
