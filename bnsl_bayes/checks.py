@@ -123,7 +123,7 @@ def _weak_break_advice(saturation: float, breaks: int, auto: bool = False) -> st
 
 def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: int,
                       auto: bool = False, particles: int | None = None,
-                      runs: int = 4) -> list[str]:
+                      runs: int = 4, warmup: int = 1000, samples: int = 1000) -> list[str]:
     """The messages on divergences, r_hat and ESS.
 
     Parameters
@@ -145,6 +145,8 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
         (:func:`may_pass_with_more`), else fewer breaks or more points.
     runs : int
         SMC runs of the fit.
+    warmup, samples : int
+        The NUTS fit's warmup and draws per chain: the advice names twice as many.
     """
     if particles is not None:
         return _smc_sampling_messages(diag, particles, runs)
@@ -161,16 +163,16 @@ def sampling_messages(diag: dict[str, float | int], saturation: float, breaks: i
     if rhat_bad:
         messages.append(
             f"max r_hat = {diag['max_r_hat']:.3f} > {R_HAT_MAX}: the chains disagree. Fix: run "
-            f"longer (sampler=SamplerConfig(warmup=2000, samples=2000); CLI --warmup 2000 "
-            f"--samples 2000) and check the trace plot for chains stuck in "
-            f"separate modes (then sample by tempered SMC with more particles: "
+            f"longer (sampler=SamplerConfig(warmup={2 * warmup}, samples={2 * samples}); CLI "
+            f"--warmup {2 * warmup} --samples {2 * samples}) and check the trace plot for chains "
+            f"stuck in separate modes (then sample by tempered SMC with more particles: "
             f"SamplerConfig(method='smc', particles=4000), CLI --sampler smc --particles 4000; "
             f"or fit fewer breaks or give more points).{weak}"
         )
     if ess_bad:
         messages.append(
             f"min bulk ESS = {diag['min_ess_bulk']:.0f} < {ESS_MIN}: the posterior summaries are "
-            f"noisy. Fix: draw more samples (sampler=SamplerConfig(samples=2000) or more "
+            f"noisy. Fix: draw more samples (sampler=SamplerConfig(samples={2 * samples}) or more "
             f"chains)."
             + ("" if rhat_bad else weak)
         )

@@ -143,7 +143,8 @@ class Fit:
                          else int(sampler.get("particles", 0)))
         messages = checks.sampling_messages(
             self.diagnostics(), self.tree_depth_saturation() if weak_break else math.nan,
-            self.breaks, auto, particles, int(sampler.get("chains", 4)))
+            self.breaks, auto, particles, int(sampler.get("chains", 4)),
+            int(sampler.get("warmup", 1000)), int(sampler.get("samples", 1000)))
         smc = checks.smc_message(json.loads(self.data.attrs.get("smc", "null") or "null"))
         if smc:
             messages.append(smc)

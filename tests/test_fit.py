@@ -7,6 +7,7 @@ below are reused so that each (model, number of points) compiles once per sessio
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 
 import arviz as az
@@ -252,8 +253,12 @@ def test_sampling_problems_warn_with_the_fix(addition_fit, monkeypatch):
         messages = addition_fit.check()
     assert len(messages) == 3 and len(record) == 3
     assert "7 divergent" in messages[0] and "target_accept" in messages[0]
-    assert "1.050" in messages[1] and "warmup=2000" in messages[1]
-    assert "120" in messages[2] and "samples=" in messages[2]
+    # the advice doubles the fit's own run (a fit that ran longer is not told to run shorter)
+    ran = json.loads(addition_fit.data.attrs["sampler"])
+    assert "1.050" in messages[1]
+    assert f"warmup={2 * ran['warmup']}, samples={2 * ran['samples']}" in messages[1]
+    assert f"--warmup {2 * ran['warmup']} --samples {2 * ran['samples']}" in messages[1]
+    assert "120" in messages[2] and f"samples={2 * ran['samples']})" in messages[2]
     monkeypatch.setattr(addition_fit, "diagnostics",
                         lambda: {"max_r_hat": 1.002, "min_ess_bulk": 900.0, "divergences": 0})
     assert addition_fit.check() == []
