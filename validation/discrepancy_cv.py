@@ -19,6 +19,13 @@ candidate is chosen on the other 6 and scored on it, and the tables report the h
     python -m validation discrepancy_cv                     # fits the 92 curves (~6-10 min)
     python -m validation discrepancy_cv --fits DIR          # reuse fits saved as DIR/NNN.nc
     python -m validation discrepancy_cv --table "curvature discount, Student-t slope"
+    python -m validation discrepancy_cv --save-fits DIR     # fits them and saves them there
+    python -m validation discrepancy_cv --breaks 0 --save-fits DIR0
+    python -m validation discrepancy_cv --fits DIR --zero-break-fits DIR0   # + the mixture
+
+With ``--zero-break-fits`` (the same curves fitted with ``breaks=0``, saved the same way) one
+more family mixes the two forms' predictives, a share w of the draws from the 0-break fit, with
+the Student-t slope error on both (w = 0: the default).
 """
 
 from __future__ import annotations
@@ -78,6 +85,22 @@ def score(c: dict, om=0.0, tb=0.0, tau=0.0, df=None, m=0.0) -> dict:
             "msce": float(np.mean((cov - LEVELS) ** 2))}
 
 
+def mixed(c1: dict, c0: dict, w: float) -> dict:
+    """The arrays of the mixture of two fits' predictives: a share ``w`` of the draws from
+    ``c0``'s, the rest from ``c1``'s (evenly spaced among each fit's draws)."""
+    n = c1["lm"].shape[0]
+    n0 = int(round(w * n))
+    i0 = np.linspace(0, c0["lm"].shape[0] - 1, n0).astype(int)
+    i1 = np.linspace(0, n - 1, n - n0).astype(int)
+    return {**c1, **{k: np.concatenate([c0[k][i0], c1[k][i1]])
+                     for k in ("lm", "sigma", "end", "slope")}}
+
+
+MIXTURE = "mixture with the 0-break fit, Student-t slope"
+MIXTURE_GRID = [{"w": w, "tau": t, "df": 3} for w in (0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1)
+                for t in (10, 15, 20, 30, 45)]
+
+
 def group(key: str) -> str:
     dom = key.split("/")[0]
     return f"IC:{key.split('/')[1].split('_')[0]}" if dom == "IC" else dom
@@ -132,9 +155,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fits", help="folder of saved fits NNN.nc and meta.json (keys)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--table", metavar="FAMILY", action="append", default=[],
-                        choices=list(FAMILIES),
+                        choices=[*FAMILIES, MIXTURE],
                         help="also print every candidate of FAMILY scored on all curves "
                              "(in-sample: what each would give, not a forecast)")
+    parser.add_argument("--save-fits", metavar="DIR",
+                        help="save the fits it makes (without --fits) as DIR/NNN.nc")
+    parser.add_argument("--breaks", type=int, default=1, choices=(0, 1, 2),
+                        help="breaks of the fits it makes (default 1, fit's)")
+    parser.add_argument("--zero-break-fits", metavar="DIR0",
+                        help="the same curves fitted with breaks=0, saved as --fits saves "
+                             "them: adds the mixture family")
     args = parser.parse_args(argv)
     if args.fits:
         keys = json.load(open(os.path.join(args.fits, "meta.json"), encoding="utf-8"))["keys"]
@@ -142,11 +172,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         rev = bb.datasets.load("revisiting")
         keys = list(rev)
-        fits = bb.fit_many([rev[k] for k in keys], seed=0, check=False)
+        fits = bb.fit_many([rev[k] for k in keys], breaks=args.breaks, seed=0, check=False)
+        if args.save_fits:
+            os.makedirs(args.save_fits, exist_ok=True)
+            for i, f in enumerate(fits):
+                f.save(os.path.join(args.save_fits, f"{i:03d}.nc"), overwrite=True)
+            with open(os.path.join(args.save_fits, "meta.json"), "w", encoding="utf-8") as fh:
+                json.dump({"keys": keys}, fh)
     curves = [arrays(f, k) for f, k in zip(fits, keys, strict=True)]
+    families = {name: (grid, None) for name, grid in FAMILIES.items()}
+    if args.zero_break_fits:
+        d0 = args.zero_break_fits
+        if json.load(open(os.path.join(d0, "meta.json"), encoding="utf-8"))["keys"] != keys:
+            parser.error(f"--zero-break-fits {d0}: its curves are not those of the fits")
+        zero = [arrays(bb.load(os.path.join(d0, f"{i:03d}.nc")), k) for i, k in enumerate(keys)]
+        families[MIXTURE] = (MIXTURE_GRID, zero)
+    elif MIXTURE in args.table:
+        parser.error(f"--table {MIXTURE!r} needs --zero-break-fits")
     res = {"plain": domain_table({c["key"]: score(c) for c in curves}), "families": {}}
-    for name, grid in FAMILIES.items():
-        table = [{c["key"]: score(c, **th) for c in curves} for th in grid]
+    for name, (grid, zero) in families.items():
+        if zero is None:
+            table = [{c["key"]: score(c, **th) for c in curves} for th in grid]
+        else:
+            table = [{c["key"]: score(mixed(c, z, th["w"]), tau=th["tau"], df=th["df"])
+                      for c, z in zip(curves, zero, strict=True)} for th in grid]
         for how in ("ll", "msce"):
             tab, chosen = cross_validate(curves, grid, table, how)
             res["families"][f"{name}, by {how}"] = {"held_out": tab, "chosen": chosen}

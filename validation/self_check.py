@@ -134,6 +134,22 @@ def check_discrepancy_cv_curvature() -> None:
     assert 0.3 * off < mid < 0.7 * off, (mid, off)      # the median of m ~ U(0, 1) is 1/2
 
 
+def check_discrepancy_cv_mixture() -> None:
+    """discrepancy_cv.mixed: w = 0 and w = 1 give one fit's draws, w = 0.3 that share of the
+    other's; the median of a half-half mixture of two point masses lies between them."""
+    from validation.discrepancy_cv import mixed, score
+
+    n, du = 100, np.array([0.5, 1.0])
+    one = {"lm": np.zeros((n, 2)), "sigma": np.full(n, 0.01), "end": np.zeros(n),
+           "slope": np.zeros(n), "du": du, "ly": np.zeros(2), "key": "x"}
+    zero = {**one, "lm": np.ones((n, 2)), "sigma": np.full(n, 0.02)}
+    assert np.array_equal(mixed(one, zero, 0.0)["lm"], one["lm"])
+    assert np.array_equal(mixed(one, zero, 1.0)["sigma"], zero["sigma"])
+    m = mixed(one, zero, 0.3)
+    assert m["lm"].shape == (n, 2) and _close(float(m["lm"][:, 0].mean()), 0.3), m["lm"]
+    assert _close(score(mixed(one, zero, 0.5), tau=0.0)["rmsle"], 0.5)
+
+
 def check_nslpfn_held_out_summary() -> None:
     """nslpfn --held-out: MSCE of one effective point (covered at every level: mean (1 - p)^2;
     calibrated: mean p (1 - p)) and the held-out counts of the bundled NMT curves (one each)."""
@@ -149,7 +165,7 @@ def check_nslpfn_held_out_summary() -> None:
 
 CHEAP = (check_drift_budget_compare, check_extrapolation_bad_option,
          check_prior_sensitivity_variants, check_discrepancy_cv_curvature,
-         check_nslpfn_held_out_summary)
+         check_discrepancy_cv_mixture, check_nslpfn_held_out_summary)
 FITTING = (check_extrapolation_json,)
 
 
