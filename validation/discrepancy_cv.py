@@ -150,6 +150,22 @@ def cross_validate(curves: list[dict], grid: list[dict], table: list[dict], how:
     return domain_table(held), chosen
 
 
+def load_fits(folder: str) -> tuple[list[str], list[bb.Fit]]:
+    """The curve keys (``meta.json``) and fits (``NNN.nc``) saved in ``folder``."""
+    with open(os.path.join(folder, "meta.json"), encoding="utf-8") as fh:
+        keys = json.load(fh)["keys"]
+    return keys, [bb.load(os.path.join(folder, f"{i:03d}.nc")) for i in range(len(keys))]
+
+
+def save_fits(folder: str, keys: list[str], fits: list[bb.Fit]) -> None:
+    """Save ``fits`` as :func:`load_fits` reads them."""
+    os.makedirs(folder, exist_ok=True)
+    for i, f in enumerate(fits):
+        f.save(os.path.join(folder, f"{i:03d}.nc"), overwrite=True)
+    with open(os.path.join(folder, "meta.json"), "w", encoding="utf-8") as fh:
+        json.dump({"keys": keys}, fh)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits", help="folder of saved fits NNN.nc and meta.json (keys)")
@@ -166,29 +182,30 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the same curves fitted with breaks=0, saved as --fits saves "
                              "them: adds the mixture family")
     args = parser.parse_args(argv)
+    if args.fits and (args.save_fits or args.breaks != 1):
+        parser.error("--save-fits and --breaks apply to the fits it makes: leave them out "
+                     "with --fits")
+    if MIXTURE in args.table and not args.zero_break_fits:
+        parser.error(f"--table {MIXTURE!r} needs --zero-break-fits")
+    for folder in filter(None, (args.fits, args.zero_break_fits)):
+        if not os.path.isfile(os.path.join(folder, "meta.json")):
+            parser.error(f"{folder}: no meta.json there; make the folder with --save-fits")
     if args.fits:
-        keys = json.load(open(os.path.join(args.fits, "meta.json"), encoding="utf-8"))["keys"]
-        fits = [bb.load(os.path.join(args.fits, f"{i:03d}.nc")) for i in range(len(keys))]
+        keys, fits = load_fits(args.fits)
     else:
         rev = bb.datasets.load("revisiting")
         keys = list(rev)
         fits = bb.fit_many([rev[k] for k in keys], breaks=args.breaks, seed=0, check=False)
         if args.save_fits:
-            os.makedirs(args.save_fits, exist_ok=True)
-            for i, f in enumerate(fits):
-                f.save(os.path.join(args.save_fits, f"{i:03d}.nc"), overwrite=True)
-            with open(os.path.join(args.save_fits, "meta.json"), "w", encoding="utf-8") as fh:
-                json.dump({"keys": keys}, fh)
+            save_fits(args.save_fits, keys, fits)
     curves = [arrays(f, k) for f, k in zip(fits, keys, strict=True)]
     families = {name: (grid, None) for name, grid in FAMILIES.items()}
     if args.zero_break_fits:
-        d0 = args.zero_break_fits
-        if json.load(open(os.path.join(d0, "meta.json"), encoding="utf-8"))["keys"] != keys:
-            parser.error(f"--zero-break-fits {d0}: its curves are not those of the fits")
-        zero = [arrays(bb.load(os.path.join(d0, f"{i:03d}.nc")), k) for i, k in enumerate(keys)]
-        families[MIXTURE] = (MIXTURE_GRID, zero)
-    elif MIXTURE in args.table:
-        parser.error(f"--table {MIXTURE!r} needs --zero-break-fits")
+        keys0, fits0 = load_fits(args.zero_break_fits)
+        if keys0 != keys:
+            parser.error(f"--zero-break-fits {args.zero_break_fits}: its curves are not those "
+                         f"of the fits")
+        families[MIXTURE] = (MIXTURE_GRID, [arrays(f, k) for f, k in zip(fits0, keys, strict=True)])
     res = {"plain": domain_table({c["key"]: score(c) for c in curves}), "families": {}}
     for name, (grid, zero) in families.items():
         if zero is None:
