@@ -11,8 +11,12 @@ bands past the data. No held-out point is used.
 2. **Slope discrepancy** (:func:`slope_discrepancy`): model the errors there as a slope error
    of the law in log x, ``e_j = delta * (log x_j - log x_cut) + noise``, with the noise's
    covariance from the refit's posterior (parameter uncertainty and the noise of the points);
-   ``delta_hat`` is the generalized least-squares estimate and ``v`` its variance when the law
-   is right (``delta = 0``).
+   ``delta_hat`` is the weighted least-squares estimate (each point weighted by the inverse of
+   its own variance) and ``v`` its variance when the law is right (``delta = 0``), the full
+   covariance included. Generalized least squares (the full inverse covariance as weights) is
+   not used: the refit's draws vary mostly along one direction, so their covariance is nearly
+   singular, and a law that strays has errors along its small-variance directions, which GLS
+   weights most and which flip the estimate's sign from one refit seed to the next.
 3. **Drift past the data** (:class:`Drift`): a new slope error of the same size acts past the
    last fit point. Its scale is the excess of the estimate over what the law's own uncertainty
    explains, ``scale = sqrt(max(0, delta_hat**2 - v))``, and each posterior draw gets
@@ -90,7 +94,7 @@ def lfo_curve(curve: Curve, n_params: int, cut: float = DEFAULT_CUT) -> Curve:
 
 
 def slope_discrepancy(err: np.ndarray, cov: np.ndarray, dist: np.ndarray) -> tuple[float, float]:
-    """Generalized least-squares slope of errors against distance, and its variance.
+    """Weighted least-squares slope of errors against distance, and its variance.
 
     Parameters
     ----------
@@ -104,16 +108,16 @@ def slope_discrepancy(err: np.ndarray, cov: np.ndarray, dist: np.ndarray) -> tup
     Returns
     -------
     delta_hat, v : float
-        ``(d' C^-1 e) / (d' C^-1 d)`` and ``1 / (d' C^-1 d)``.
+        With ``w = dist / diag(cov)``: ``(w' e) / (w' dist)`` and its variance under ``cov``,
+        ``(w' C w) / (w' dist)**2``.
     """
     err, dist = np.asarray(err, dtype=float), np.asarray(dist, dtype=float)
     cov = np.atleast_2d(np.asarray(cov, dtype=float))
-    # a tiny ridge keeps a near-singular covariance (draws of a nearly exact law) solvable
-    ridge = 1e-12 * max(float(np.trace(cov)) / max(len(err), 1), 1e-300)
-    solved = np.linalg.solve(cov + ridge * np.eye(len(err)), np.column_stack([dist, err]))
-    a = float(dist @ solved[:, 0])
-    b = float(dist @ solved[:, 1])
-    return b / a, 1.0 / a
+    # a tiny floor keeps a zero variance (draws of a nearly exact law, no noise) usable
+    var = np.diag(cov)
+    w = dist / np.maximum(var, 1e-12 * max(float(var.mean()), 1e-300))
+    a = float(w @ dist)
+    return float(w @ err) / a, float(w @ cov @ w) / a**2
 
 
 @dataclass(frozen=True)

@@ -31,17 +31,22 @@ LATE = {"a": 0.0, "b": 6.0, "c0": 0.2, "c": [1.5], "d": [3000.0], "f": [0.05]}
 
 def test_slope_discrepancy_exact():
     dist = np.array([0.5, 1.0, 2.0])
-    # errors exactly on a line of slope 2, identity covariance: GLS gives 2 and 1 / sum d^2
+    # errors exactly on a line of slope 2, identity covariance: least squares gives 2 and
+    # 1 / sum d^2
     delta, v = slope_discrepancy(2.0 * dist, np.eye(3), dist)
     assert delta == pytest.approx(2.0, rel=1e-12)
     assert v == pytest.approx(1.0 / np.sum(dist**2), rel=1e-12)
-    # a correlated covariance: the closed form d'C^-1 e / d'C^-1 d
+    # a correlated covariance: weights d_j / C_jj, and the variance of that estimate under C
     cov = np.array([[1.0, 0.5, 0.2], [0.5, 2.0, 0.3], [0.2, 0.3, 1.5]])
     err = np.array([0.1, -0.4, 0.9])
-    ci = np.linalg.inv(cov)
+    w = np.array([0.5 / 1.0, 1.0 / 2.0, 2.0 / 1.5])
     delta, v = slope_discrepancy(err, cov, dist)
-    assert delta == pytest.approx((dist @ ci @ err) / (dist @ ci @ dist), rel=1e-10)
-    assert v == pytest.approx(1.0 / (dist @ ci @ dist), rel=1e-10)
+    assert delta == pytest.approx((w @ err) / (w @ dist), rel=1e-12)
+    assert v == pytest.approx((w @ cov @ w) / (w @ dist) ** 2, rel=1e-12)
+    # v is the estimate's variance under C: draws of the errors from N(0, C) agree
+    draws = np.random.default_rng(1).multivariate_normal(np.zeros(3), cov, size=20_000)
+    slopes = np.array([slope_discrepancy(e, cov, dist)[0] for e in draws])
+    assert np.var(slopes) == pytest.approx(v, rel=0.05)
 
 
 def test_drift_scale_is_the_excess_over_the_laws_own_uncertainty():
