@@ -24,8 +24,8 @@ either way, so particles in a narrow mode and in a wide one both find steps that
 centre follows the mean acceptance towards ``TARGET_ACCEPT`` from one stage to the next.
 
 Each HMC move is followed by a jump: an independence Metropolis-Hastings proposal from a
-mixture of Student-t's centred on the local modes of the posterior that multi-start BFGS finds
-(a search of its own in each run). HMC explores the mode a particle is in; the jumps let
+mixture of Student-t's centred on the local modes of the posterior that multi-start L-BFGS
+finds (a search of its own in each run). HMC explores the mode a particle is in; the jumps let
 particles cross between modes at every temperature, so that a narrow mode of high likelihood,
 which tempering alone reaches late, gets its share in a run whose search found it. Each run
 searches apart so that a mode one search misses shows as runs that disagree (r_hat, the spread
@@ -181,7 +181,7 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
 
     def jump_proposal(key, data):
         """The mixture of Student-t's centred on the local modes of the posterior that
-        multi-start BFGS finds (scale: the Laplace covariance), weighted half by each mode's
+        multi-start L-BFGS finds (scale: the Laplace covariance), weighted half by each mode's
         Laplace mass and half equally; and whether any mode was found."""
         starts = jax.vmap(make_start)(jax.random.split(key, config.init_starts))
         fun, x, hess = local_modes(potential_gen(data), unravel, starts, vectorized)
