@@ -42,8 +42,7 @@ import numpy as np
 from .bands import curve_draws
 from .data import Curve, DataError
 
-__all__ = ["Drift", "apply_drift", "lfo_curve",
-           "slope_discrepancy"]
+__all__ = ["Drift", "apply_drift", "lfo_curve", "scored_errors", "slope_discrepancy"]
 
 #: Share of the fit points' log-x range the leave-future-out refit keeps by default.
 DEFAULT_CUT = 0.75
@@ -120,6 +119,65 @@ def slope_discrepancy(err: np.ndarray, cov: np.ndarray, dist: np.ndarray) -> tup
     return float(w @ err) / a, float(w @ cov @ w) / a**2
 
 
+def scored_errors(draws: dict[str, np.ndarray], form: str, space: str, curve: Curve,
+                  x_cut: float, weights: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The inputs of :func:`slope_discrepancy` for a refit on the points up to ``x_cut``.
+
+    Parameters
+    ----------
+    draws, form, space, curve, x_cut, weights
+        As :meth:`Drift.from_draws`.
+
+    Returns
+    -------
+    err : numpy.ndarray
+        Observed minus the draws' mean prediction at each fit point past ``x_cut`` (noise
+        space), shape ``(k,)``.
+    cov : numpy.ndarray
+        Their covariance when the law is right: the draws' covariance plus the points' noise
+        (mean ``sigma**2`` over the seeds behind each point), shape ``(k, k)``.
+    dist : numpy.ndarray
+        ``log(x / x_cut)`` of the points, shape ``(k,)``.
+
+    Raises
+    ------
+    ValueError, DataError
+        As :meth:`Drift.from_draws`.
+    """
+    sigma = np.asarray(draws["sigma"], dtype=float).reshape(-1)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float).reshape(-1)
+        if (weights.shape != sigma.shape or not np.all(np.isfinite(weights))
+                or np.any(weights < 0) or not weights.sum() > 0):
+            raise ValueError(f"weights: expected {sigma.size} finite values >= 0 (one per "
+                             f"draw) with a positive sum, got {weights.size} values; pass "
+                             f"exp(log_weights - max(log_weights)) from PSIS")
+    score = curve.fit_mask & (curve.x > x_cut)
+    if not score.any():
+        raise DataError(f"no fit point of the curve lies past the refit's last x = "
+                        f"{x_cut:g}: nothing to score")
+    x, y, n = curve.x[score], curve.y[score], curve.seeds[score]
+    mu = curve_draws(draws, x, form)
+    if space == "log":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m, obs = np.log(mu), np.log(y)
+    else:
+        m, obs = mu, y
+    ok = np.all(np.isfinite(m), axis=1)
+    if ok.sum() < 2:
+        raise DataError("the refit's draws give no finite prediction past the cut")
+    m, sigma_sq = m[ok], sigma[ok] ** 2
+    if weights is None:
+        mean, sig2 = m.mean(axis=0), float(np.mean(sigma_sq))
+        cov = np.atleast_2d(np.cov(m, rowvar=False))
+    else:
+        w = weights[ok] / weights[ok].sum()
+        mean, sig2 = w @ m, float(w @ sigma_sq)
+        cov = np.atleast_2d(((m - mean) * w[:, None]).T @ (m - mean))
+    return obs - mean, cov + np.diag(sig2 / n), np.log(x / x_cut)
+
+
 @dataclass(frozen=True)
 class Drift:
     """The slope drift of the law past the data, measured by leave-future-out.
@@ -194,39 +252,9 @@ class Drift:
         DataError
             No fit point past ``x_cut``, or no draw with a finite prediction there.
         """
-        sigma = np.asarray(draws["sigma"], dtype=float).reshape(-1)
-        if weights is not None:
-            weights = np.asarray(weights, dtype=float).reshape(-1)
-            if (weights.shape != sigma.shape or not np.all(np.isfinite(weights))
-                    or np.any(weights < 0) or not weights.sum() > 0):
-                raise ValueError(f"weights: expected {sigma.size} finite values >= 0 (one per "
-                                 f"draw) with a positive sum, got {weights.size} values; pass "
-                                 f"exp(log_weights - max(log_weights)) from PSIS")
-        score = curve.fit_mask & (curve.x > x_cut)
-        if not score.any():
-            raise DataError(f"no fit point of the curve lies past the refit's last x = "
-                            f"{x_cut:g}: nothing to score")
-        x, y, n = curve.x[score], curve.y[score], curve.seeds[score]
-        mu = curve_draws(draws, x, form)
-        if space == "log":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                m, obs = np.log(mu), np.log(y)
-        else:
-            m, obs = mu, y
-        ok = np.all(np.isfinite(m), axis=1)
-        if ok.sum() < 2:
-            raise DataError("the refit's draws give no finite prediction past the cut")
-        m, sigma_sq = m[ok], sigma[ok] ** 2
-        if weights is None:
-            mean, sig2 = m.mean(axis=0), float(np.mean(sigma_sq))
-            cov = np.atleast_2d(np.cov(m, rowvar=False))
-        else:
-            w = weights[ok] / weights[ok].sum()
-            mean, sig2 = w @ m, float(w @ sigma_sq)
-            cov = np.atleast_2d(((m - mean) * w[:, None]).T @ (m - mean))
-        delta_hat, v = slope_discrepancy(obs - mean, cov + np.diag(sig2 / n),
-                                         np.log(x / x_cut))
-        return cls(delta_hat=delta_hat, v=v, x_cut=x_cut, scored=int(score.sum()), space=space)
+        err, cov, dist = scored_errors(draws, form, space, curve, x_cut, weights)
+        delta_hat, v = slope_discrepancy(err, cov, dist)
+        return cls(delta_hat=delta_hat, v=v, x_cut=x_cut, scored=dist.size, space=space)
 
 
 def apply_drift(mu: np.ndarray, x: np.ndarray, x_last: float, drift: Drift, space: str,

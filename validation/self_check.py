@@ -163,7 +163,25 @@ def check_nslpfn_held_out_summary() -> None:
                for c in info["curves"].values()), info
 
 
-CHEAP = (check_drift_budget_compare, check_extrapolation_bad_option,
+def check_drift_stability_gls() -> None:
+    """drift_stability.gls: the closed form on a correlated covariance, and the package's WLS
+    where the covariance is diagonal (the two agree there)."""
+    from bnsl_bayes.drift import slope_discrepancy
+    from validation.drift_stability import gls
+
+    dist = np.array([0.5, 1.0, 2.0])
+    cov = np.array([[1.0, 0.5, 0.2], [0.5, 2.0, 0.3], [0.2, 0.3, 1.5]])
+    err = np.array([0.1, -0.4, 0.9])
+    ci = np.linalg.inv(cov)
+    delta, v = gls(err, cov, dist)
+    assert _close(delta, (dist @ ci @ err) / (dist @ ci @ dist))
+    assert _close(v, 1 / (dist @ ci @ dist))
+    diag = np.diag([1.0, 2.0, 1.5])
+    for a, b in zip(gls(err, diag, dist), slope_discrepancy(err, diag, dist), strict=True):
+        assert _close(a, b), (a, b)
+
+
+CHEAP = (check_drift_budget_compare, check_drift_stability_gls, check_extrapolation_bad_option,
          check_prior_sensitivity_variants, check_discrepancy_cv_curvature,
          check_discrepancy_cv_mixture, check_nslpfn_held_out_summary)
 FITTING = (check_extrapolation_json,)
