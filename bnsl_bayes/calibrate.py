@@ -17,7 +17,7 @@ from .fitting import fit_curves
 from .result import Fit
 from .sampling.nuts import SamplerConfig
 
-__all__ = ["calibrate_drift", "calibrate_drifts"]
+__all__ = ["calibrate_drift", "calibrate_drifts", "lfo_refits"]
 
 
 def calibrate_drift(fit: Fit, *, cut: float = DEFAULT_CUT, seed: int | None = None,
@@ -91,6 +91,37 @@ def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
         if seed is None:
             seed = seeds
     fits = list(fits)
+    refits = lfo_refits(fits, cut=cut, seed=seed, warmup=warmup, samples=samples,
+                        batch_size=batch_size)
+    return [Drift.from_draws(refit.draws(), refit.spec.form, refit.space, fit.curve,
+                             float(refit.curve.x[refit.curve.fit_mask].max()))
+            for fit, refit in zip(fits, refits, strict=True)]
+
+
+def lfo_refits(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
+               seed: Sequence[int] | None = None, warmup: int | None = None,
+               samples: int | None = None, batch_size: int | None = None) -> list[Fit]:
+    """The leave-future-out refits behind :func:`calibrate_drifts`, one per fit, in order.
+
+    Each refit has the fit's model, noise space and sampler settings and the fit's curve with
+    its fit points past ``cut`` of their log-x range held out (:func:`lfo_curve`). Use it to
+    look at a refit's diagnostics or to measure the drift another way; the arguments are those
+    of :func:`calibrate_drifts`.
+
+    Returns
+    -------
+    list of Fit
+        Refit ``i`` stands for fit ``i`` on its points up to the cut; its diagnostics are not
+        checked (``check=False``), so no warning is raised.
+
+    Raises
+    ------
+    ValueError
+        An item that is not a Fit, or a ``seed`` of the wrong length.
+    DataError
+        A fit with too few points to cut, named by its position.
+    """
+    fits = list(fits)
     for i, f in enumerate(fits):
         if not isinstance(f, Fit):
             raise ValueError(f"fits[{i}] is a {type(f).__name__}: expected a Fit (from "
@@ -110,7 +141,7 @@ def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
     for i, f in enumerate(fits):
         key = (f.spec, str(f.data.attrs.get("sampler", "{}")), f.space)
         groups.setdefault(key, []).append(i)
-    out: list[Drift | None] = [None] * len(fits)
+    out: list[Fit | None] = [None] * len(fits)
     for (spec, settings, space), idx in groups.items():
         budget = {k: v for k, v in (("warmup", warmup), ("samples", samples)) if v is not None}
         # a file saved before SamplerConfig had a method ran NUTS alone
@@ -119,7 +150,5 @@ def calibrate_drifts(fits: Sequence[Fit], *, cut: float = DEFAULT_CUT,
         refits = fit_curves([cut_curves[i] for i in idx], spec, config, space,
                              [seeds[i] for i in idx], batch_size=batch_size, check=False)
         for i, refit in zip(idx, refits, strict=True):
-            x_cut = float(refit.curve.x[refit.curve.fit_mask].max())
-            out[i] = Drift.from_draws(refit.draws(), refit.spec.form, refit.space,
-                                      fits[i].curve, x_cut)
+            out[i] = refit
     return out

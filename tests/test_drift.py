@@ -11,6 +11,7 @@ import pytest
 from budgets import FIT as FAST
 
 import bnsl_bayes as bb
+from bnsl_bayes.calibrate import lfo_refits
 from bnsl_bayes.drift import Drift, apply_drift, lfo_curve, slope_discrepancy
 
 X = np.geomspace(10.0, 1e4, 20)
@@ -156,6 +157,20 @@ def test_batched_drifts_equal_one_by_one(early_fit, late_fit):
         bb.calibrate_drifts([early_fit, late_fit], seed=[1])
     with pytest.raises(ValueError, match=r"fits\[1\] is a Curve: expected a Fit"):
         bb.calibrate_drifts([early_fit, early_fit.curve])
+
+
+def test_lfo_refits_are_the_refits_behind_the_drifts(early_fit, late_fit):
+    """lfo_refits gives each fit's refit on its points up to the cut, with the fit's own seed,
+    spec and space; its draws give exactly the drift calibrate_drifts returns."""
+    fits = [early_fit, late_fit]
+    refits = lfo_refits(fits)
+    for f, refit, drift in zip(fits, refits, bb.calibrate_drifts(fits), strict=True):
+        cut = lfo_curve(f.curve, f.spec.n_law_params)
+        assert np.array_equal(refit.curve.fit_mask, cut.fit_mask)
+        assert cut.fit_mask.sum() < f.curve.fit_mask.sum()
+        assert (refit.seed, refit.spec, refit.space) == (f.seed, f.spec, f.space)
+        x_cut = float(cut.x[cut.fit_mask].max())
+        assert Drift.from_draws(refit.draws(), f.spec.form, f.space, f.curve, x_cut) == drift
 
 
 def test_refit_budget_override(early_fit, monkeypatch):

@@ -18,6 +18,10 @@ points, 3 held out). Methods, each fitted on the fit points only:
   data (:mod:`bnsl_bayes.drift`: one more fit per curve, on its fit points up to 75% of their
   log-x range, at the fits' budget or ``--drift-budget WARMUP,SAMPLES``); same median, wider
   bands where the law strayed within the data.
+- ``bayes_drift_gls`` (``--drift-gls``, with ``--drift``): the same refits, the slope error
+  estimated by generalized least squares (the full inverse covariance as weights,
+  :func:`validation.drift_stability.gls`; the package's estimate before ``9d30046``) instead of
+  the package's weighted least squares, so the two estimates are scored on the same draws.
 
 Per curve: RMSLE of the point prediction on the held-out points (``sqrt(mean((log yhat -
 log y)^2))``, the paper's metric), coverage of the central 50% and 90% predictive bands, the mean
@@ -54,6 +58,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +66,11 @@ import numpy as np
 
 import bnsl_bayes as bb
 from bnsl_bayes.bands import curve_draws, predictive_draws
-from bnsl_bayes.drift import Drift, apply_drift
+from bnsl_bayes.calibrate import lfo_refits
+from bnsl_bayes.drift import Drift, apply_drift, scored_errors
 from bnsl_bayes.loo import loo_table
 from bnsl_bayes.scoring import held_out_windows, noise_ratio, rmsle, window_means
+from validation.drift_stability import gls
 from validation.point_fit import (
     BASELINES,
     point_fit_baseline,
@@ -262,6 +269,7 @@ def run(
     auto: bool = False,
     drift: bool = False,
     drift_budget: tuple[int, int] | None = None,
+    drift_gls: bool = False,
     grid: str = "scaled",
     log=None,
 ) -> dict[str, Any]:
@@ -281,6 +289,9 @@ def run(
         of their log-x range).
     drift_budget : (int, int), optional
         Warmup and kept draws per chain of those refits (default: the fits' own).
+    drift_gls : bool
+        With ``drift``, also score ``bayes_drift_gls``: the drift of the same refits estimated
+        by generalized least squares.
     grid : {"scaled", "paper"}
         Grid of the classic point fit.
     log : callable, optional
@@ -304,18 +315,28 @@ def run(
         auto_fits, auto_info = _auto_fits(curves, opts, fits)
         time_auto = time.perf_counter() - t0
         say(f"bayes_auto: {len(curves)} curves in {time_auto:.1f} s")
+    if drift_gls and not drift:
+        raise ValueError("drift_gls=True scores the drift's refits another way: pass drift=True")
     drifts: dict[str, Drift] = {}
+    drifts_gls: dict[str, Drift] = {}
     time_drift = 0.0
     if drift:
         t0 = time.perf_counter()
         warm, keep = drift_budget if drift_budget is not None else (None, None)
-        drifts = dict(zip(curves, bb.calibrate_drifts(fits, warmup=warm, samples=keep),
-                          strict=True))
+        refits = lfo_refits(fits, warmup=warm, samples=keep)
+        for name, f, refit in zip(curves, fits, refits, strict=True):
+            x_cut = float(refit.curve.x[refit.curve.fit_mask].max())
+            err, cov, dist = scored_errors(refit.draws(), f.spec.form, f.space, f.curve, x_cut)
+            # what calibrate_drifts returns, from these refits
+            drifts[name] = Drift.from_draws(refit.draws(), f.spec.form, f.space, f.curve, x_cut)
+            if drift_gls:
+                delta, v = gls(err, cov, dist)
+                drifts_gls[name] = replace(drifts[name], delta_hat=delta, v=v)
         time_drift = time.perf_counter() - t0
         say(f"bayes_drift: {len(curves)} leave-future-out refits in {time_drift:.1f} s")
     methods = ["bayes", *(["bayes_auto"] if auto else []), *(["bayes_drift"] if drift else []),
-               *POINT_METHODS]
-    ranked = [k for k in methods if k != "bayes_drift"]  # same median as bayes
+               *(["bayes_drift_gls"] if drift_gls else []), *POINT_METHODS]
+    ranked = [k for k in methods if not k.startswith("bayes_drift")]  # same median as bayes
     records = []
     t_point = 0.0
     for i, (name, curve) in enumerate(curves.items()):
@@ -341,6 +362,11 @@ def run(
             m["bayes_drift"]["time_s"] = m["bayes"]["time_s"] + time_drift / len(curves) + (
                 time.perf_counter() - t0)
             rec.update(drift_z=dr.z, drift_scale=dr.scale, drift_scored=dr.scored)
+        if drift_gls:
+            dg = drifts_gls[name]
+            m["bayes_drift_gls"] = score_bayes(fits[i], dg)
+            m["bayes_drift_gls"]["time_s"] = m["bayes_drift"]["time_s"]
+            rec.update(drift_gls_z=dg.z, drift_gls_scale=dg.scale)
         t0 = time.perf_counter()
         m.update(_point_fits(curve, grid))
         t_point += time.perf_counter() - t0
@@ -351,8 +377,9 @@ def run(
         ranks[order] = np.arange(1, len(ranked) + 1)
         for k, rank in zip(ranked, ranks, strict=True):
             m[k]["rank"] = int(rank)
-        if drift:
-            m["bayes_drift"]["rank"] = m["bayes"]["rank"]
+        for k in ("bayes_drift", "bayes_drift_gls"):
+            if k in m:
+                m[k]["rank"] = m["bayes"]["rank"]
         rec["methods"] = m
         records.append(rec)
         if (i + 1) % 10 == 0 or i + 1 == len(curves):
@@ -360,7 +387,7 @@ def run(
     return _totals(records, methods, time.perf_counter() - t_all, time_bayes, time_auto,
                    t_point, {"chains": chains, "warmup": warmup, "samples": samples,
                              "seed": 0, "breaks": 1, "grid": grid, "auto": auto,
-                             "drift": drift,
+                             "drift": drift, "drift_gls": drift_gls,
                              "drift_budget": list(drift_budget) if drift_budget else None},
                    time_drift)
 
@@ -470,6 +497,16 @@ def _totals(records, methods, time_s, time_bayes, time_auto, time_point, setting
                    median_abs_drift_z=_finite(np.median(z)) if z else None,
                    share_drift_widened=float(np.mean([(r.get("drift_scale") or 0) > 0
                                                       for r in records])))
+    if "bayes_drift_gls" in methods:
+        dm = per_method["bayes_drift_gls"]
+        z = [abs(r["drift_gls_z"]) for r in records
+             if _finite(r.get("drift_gls_z")) is not None]
+        out.update(coverage90_drift_gls=dm["coverage90"],
+                   coverage90_per_curve_drift_gls=dm["coverage90_per_curve"],
+                   coverage90_windows_per_curve_drift_gls=dm["coverage90_windows_per_curve"],
+                   median_abs_drift_gls_z=_finite(np.median(z)) if z else None,
+                   share_drift_gls_widened=float(np.mean(
+                       [(r.get("drift_gls_scale") or 0) > 0 for r in records])))
     out["curves"] = records
     return _json_safe(out)
 
@@ -619,6 +656,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(one more fit per curve)")
     parser.add_argument("--drift-budget", type=_budget, metavar="WARMUP,SAMPLES",
                         help="per-chain budget of the --drift refits (default: the fits' own)")
+    parser.add_argument("--drift-gls", action="store_true",
+                        help="with --drift, also score the same refits' drift estimated by "
+                             "generalized least squares")
     parser.add_argument("--grid", choices=("scaled", "paper"), default="scaled",
                         help="grid of the classic point fit (default: scaled)")
     parser.add_argument("--chains", type=_positive_int, default=4)
@@ -629,6 +669,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.drift_budget is not None and not args.drift:
         parser.error("--drift-budget: only with --drift")
+    if args.drift_gls and not args.drift:
+        parser.error("--drift-gls: only with --drift")
     if args.markdown is not None and not args.markdown.parent.is_dir():
         parser.error(f"--markdown {args.markdown}: folder does not exist")
     curves = load_curves(args.domain, args.limit)
@@ -639,6 +681,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"{len(curves)} curves; compiling and sampling (about a minute to compile)...")
     res = run(curves, chains=args.chains, warmup=args.warmup, samples=args.samples,
               auto=args.auto, drift=args.drift, drift_budget=args.drift_budget,
+              drift_gls=args.drift_gls,
               grid=args.grid, log=log)
     if args.markdown is not None:
         args.markdown.write_text(markdown(res))
