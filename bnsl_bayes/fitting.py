@@ -175,7 +175,7 @@ def fit(
     sampler : SamplerConfig, optional
         Sampler settings (default ``SamplerConfig()``: NUTS, 4 chains x (1000 + 1000),
         target_accept 0.95, and where NUTS's diagnostics fail, tempered SMC with 4 runs of 250
-        particles, then two and four such runs pooled per chain where Monte Carlo error can
+        particles, then two, four and eight such runs pooled per chain where Monte Carlo error can
         explain the failure, kept where its diagnostics are better; ``method`` chooses, see
         :class:`~bnsl_bayes.SamplerConfig`).
     progress : bool
@@ -539,10 +539,15 @@ def fit_curves(
     return results
 
 
+#: Runs pooled in each chain at the successive rungs of ``"auto"``'s SMC refits.
+POOLED_RUNS = (1, 2, 4, 8)
+
+
 def particle_ladder(config: SamplerConfig) -> tuple[int, ...]:
     """The particles of each chain in ``"auto"``'s successive SMC refits: runs of a quarter of
-    ``config.particles``, then two and four such runs pooled in each chain for the fits that
-    still fail (``config.particles`` rounded down to a multiple of 4).
+    ``config.particles``, then two, four and eight such runs pooled in each chain for the fits
+    that still fail (:data:`POOLED_RUNS`; the top is twice ``config.particles``, rounded down
+    to a multiple of 8).
 
     Most fits that NUTS fails are awkward rather than multimodal, and a quarter of the
     particles passes there at a quarter of the cost; each further rung doubles the particles
@@ -552,7 +557,7 @@ def particle_ladder(config: SamplerConfig) -> tuple[int, ...]:
     the diagnostics ask for (the runs' particles are at best independent draws)."""
     first = config.particles // 4
     if config.chains * first >= 2 * ESS_MIN:
-        return first, 2 * first, 4 * first
+        return tuple(k * first for k in POOLED_RUNS)
     return (config.particles,)
 
 

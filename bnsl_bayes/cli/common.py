@@ -84,8 +84,8 @@ def _add_sampler_choice(g: Any) -> None:
                    help="NUTS, tempered SMC, or auto = NUTS and then SMC where NUTS's "
                         "diagnostics fail (default: auto)")
     g.add_argument("--particles", type=int, metavar="N",
-                   help="particles of each SMC run; with --sampler auto, the most of a "
-                        "chain, as up to 4 pooled runs of a quarter (default: 1000)")
+                   help="particles of each SMC run; with --sampler auto, runs of a quarter "
+                        "of N, up to 8 pooled per chain (default: 1000)")
 
 
 def _warning_records(caught: Sequence[warnings.WarningMessage],
