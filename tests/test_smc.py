@@ -248,8 +248,7 @@ def test_further_sets_of_runs_are_new_runs_of_the_same_posterior(smc_fit):
 
 def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
     # NUTS cannot pass in 30 draws; SMC runs 200 particles per run, then pools two, four and
-    # eight
-    # such runs per chain while the fit fails by no more than Monte Carlo error explains
+    # eight such runs per chain while the fit fails by no more than Monte Carlo error explains
     config = bb.SamplerConfig(chains=4, warmup=10, samples=30, particles=800, smc_moves=3)
     curve = simulate(0, seeds=100.0)
     with warnings.catch_warnings():
