@@ -47,6 +47,10 @@ __all__ = ["Drift", "apply_drift", "lfo_curve", "scored_errors", "slope_discrepa
 #: Share of the fit points' log-x range the leave-future-out refit keeps by default.
 DEFAULT_CUT = 0.75
 
+#: Weight of the diagonal in the covariance that weights the scored points (1: weighted least
+#: squares; see :func:`slope_discrepancy`).
+SHRINK = 1.0
+
 
 def lfo_curve(curve: Curve, n_params: int, cut: float = DEFAULT_CUT) -> Curve:
     """The curve with the fit points past ``cut`` of their log-x range also held out.
@@ -92,8 +96,9 @@ def lfo_curve(curve: Curve, n_params: int, cut: float = DEFAULT_CUT) -> Curve:
     return replace(curve, held_out=held)
 
 
-def slope_discrepancy(err: np.ndarray, cov: np.ndarray, dist: np.ndarray) -> tuple[float, float]:
-    """Weighted least-squares slope of errors against distance, and its variance.
+def slope_discrepancy(err: np.ndarray, cov: np.ndarray, dist: np.ndarray,
+                      shrink: float = SHRINK) -> tuple[float, float]:
+    """Least-squares slope of errors against distance, and its variance when the law holds.
 
     Parameters
     ----------
@@ -103,18 +108,37 @@ def slope_discrepancy(err: np.ndarray, cov: np.ndarray, dist: np.ndarray) -> tup
         Covariance of the errors when the law is right, shape ``(k, k)``.
     dist : numpy.ndarray
         Distance of each point past the cut (log x), shape ``(k,)``, > 0.
+    shrink : float
+        Weight in [0, 1] of the diagonal in the weighting covariance ``W = (1 - shrink) * cov
+        + shrink * diag(cov)``: 1 weights each point by its own variance (weighted least
+        squares), 0 by the full inverse covariance (generalized least squares).
 
     Returns
     -------
     delta_hat, v : float
-        With ``w = dist / diag(cov)``: ``(w' e) / (w' dist)`` and its variance under ``cov``,
-        ``(w' C w) / (w' dist)**2``.
+        With ``w = W^-1 dist``: ``(w' e) / (w' dist)`` and its variance under ``cov``,
+        ``(w' C w) / (w' dist)**2``, whatever ``shrink``.
+
+    Raises
+    ------
+    ValueError
+        ``shrink`` outside [0, 1].
     """
+    if isinstance(shrink, bool) or not isinstance(shrink, int | float) or not 0.0 <= shrink <= 1.0:
+        raise ValueError(f"shrink = {shrink!r}: expected a weight between 0 (generalized least "
+                         f"squares) and 1 (weighted least squares); default {SHRINK}")
     err, dist = np.asarray(err, dtype=float), np.asarray(dist, dtype=float)
     cov = np.atleast_2d(np.asarray(cov, dtype=float))
     # a tiny floor keeps a zero variance (draws of a nearly exact law, no noise) usable
     var = np.diag(cov)
-    w = dist / np.maximum(var, 1e-12 * max(float(var.mean()), 1e-300))
+    var = np.maximum(var, 1e-12 * max(float(var.mean()), 1e-300))
+    if shrink == 1.0:
+        w = dist / var
+    else:
+        weighting = (1.0 - shrink) * cov
+        weighting[np.diag_indices_from(weighting)] = var
+        # lstsq: at shrink 0 the draws' covariance may be singular to working precision
+        w = np.linalg.lstsq(weighting, dist, rcond=None)[0]
     a = float(w @ dist)
     return float(w @ err) / a, float(w @ cov @ w) / a**2
 

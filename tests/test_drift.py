@@ -50,6 +50,30 @@ def test_slope_discrepancy_exact():
     assert np.var(slopes) == pytest.approx(v, rel=0.05)
 
 
+def test_slope_discrepancy_shrinkage_runs_from_gls_to_wls():
+    dist = np.array([0.5, 1.0, 2.0])
+    cov = np.array([[1.0, 0.5, 0.2], [0.5, 2.0, 0.3], [0.2, 0.3, 1.5]])
+    err = np.array([0.1, -0.4, 0.9])
+    ci = np.linalg.inv(cov)
+    # s = 0: generalized least squares, whose variance is 1 / d'C^-1 d
+    delta, v = slope_discrepancy(err, cov, dist, shrink=0.0)
+    assert delta == pytest.approx((dist @ ci @ err) / (dist @ ci @ dist), rel=1e-10)
+    assert v == pytest.approx(1.0 / (dist @ ci @ dist), rel=1e-10)
+    # s = 1 is the weighted estimate; between, weights W^-1 d with W = (1 - s) C + s diag(C),
+    # and the variance under the full C
+    assert slope_discrepancy(err, cov, dist, shrink=1.0) == slope_discrepancy(err, cov, dist)
+    w = np.linalg.solve(0.7 * cov + 0.3 * np.diag(np.diag(cov)), dist)
+    delta, v = slope_discrepancy(err, cov, dist, shrink=0.3)
+    assert delta == pytest.approx((w @ err) / (w @ dist), rel=1e-10)
+    assert v == pytest.approx((w @ cov @ w) / (w @ dist) ** 2, rel=1e-10)
+    # GLS has the smallest variance of all the weightings (Gauss-Markov)
+    vs = [slope_discrepancy(err, cov, dist, shrink=s)[1] for s in (0.0, 0.3, 1.0)]
+    assert vs[0] < vs[1] < vs[2]
+    for bad in (-0.1, 1.5, float("nan"), True, "0.5"):
+        with pytest.raises(ValueError, match="shrink"):
+            slope_discrepancy(err, cov, dist, shrink=bad)
+
+
 def test_drift_scale_is_the_excess_over_the_laws_own_uncertainty():
     d = Drift(delta_hat=0.3, v=0.04, x_cut=10.0, scored=3, space="log")
     assert d.z == pytest.approx(1.5)

@@ -133,20 +133,29 @@ FAMILIES = {
 }
 
 
+def choose_by_group(keys: list[str], grid: list, table: list[dict], how: str
+                    ) -> tuple[dict, dict]:
+    """Leave-one-group-out choice: for each group, the candidate of ``grid`` with the best mean
+    ``how`` score over the other groups' curves (``table``: per candidate, per curve key, its
+    scores; "ll" is maximized, anything else minimized). Returns the held-out curves' rows
+    under their group's choice, and the choice per group."""
+    held, chosen = {}, {}
+    sign = 1.0 if how == "ll" else -1.0
+    for g in sorted({group(k) for k in keys}):
+        train = [k for k in keys if group(k) != g]
+        best = max(range(len(grid)),
+                   key=lambda i: sign * np.mean([table[i][k][how] for k in train]))
+        chosen[g] = grid[best]
+        held.update({k: table[best][k] for k in keys if group(k) == g})
+    return held, chosen
+
+
 def cross_validate(curves: list[dict], grid: list[dict], table: list[dict], how: str
                    ) -> tuple[dict, dict]:
     """Leave-one-group-out choice (``how``: "ll" maximizes mean LL, "msce" minimizes mean
     MSCE over the other groups' curves) from ``table`` (per candidate of ``grid``, per curve
     key, its scores); the held-out groups' rows and the choices."""
-    keys = [c["key"] for c in curves]
-    held, chosen = {}, {}
-    for g in sorted({group(k) for k in keys}):
-        train = [k for k in keys if group(k) != g]
-        sign = 1.0 if how == "ll" else -1.0
-        best = max(range(len(grid)),
-                   key=lambda i: sign * np.mean([table[i][k][how] for k in train]))
-        chosen[g] = grid[best]
-        held.update({k: table[best][k] for k in keys if group(k) == g})
+    held, chosen = choose_by_group([c["key"] for c in curves], grid, table, how)
     return domain_table(held), chosen
 
 

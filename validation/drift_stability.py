@@ -1,14 +1,15 @@
-"""How the drift's z moves with the refit's seed, by weighted and by generalized least squares.
+"""How the drift's z moves with the refit's seed, for each weighting of the scored points.
 
 Two simulated 20-point curves of one break with 1% log-normal noise: ``early``, a
 break well inside the part the leave-future-out refit keeps (the law holds past the cut), and
 ``late``, a sharp drop in the last quarter of the fit range that a refit up to the cut cannot
 see (the curves of ``tests/test_drift.py``). Each is fitted once; the refit on its points up to
 75% of the log-x range is run at several seeds, and the slope error on the scored points is
-estimated both ways from the same refit's draws: weighted least squares (``slope_discrepancy``,
-each point weighted by its own variance, the package's estimate) and generalized least squares
-(the full inverse covariance as weights, the estimate before ``9d30046``). Each ``z`` is the
-estimate over its standard error when the law holds. Nothing here is tuned: the curves and the
+estimated from the same refit's draws with each shrinkage ``s`` of ``validation.drift_cv``'s grid
+(``slope_discrepancy(..., shrink=s)``): from generalized least squares (``s = 0``, the full
+inverse covariance as weights, the estimate before ``9d30046``) to weighted least squares (``s =
+1``, each point weighted by its own variance). Each ``z`` is the estimate over its standard
+error when the law holds. Nothing here is tuned: the curves and the
 seeds are fixed.
 
 Usage: ``python -m validation drift_stability [--seeds 6] [--json]``.
@@ -25,6 +26,7 @@ import numpy as np
 import bnsl_bayes as bb
 from benchmarks.speed import emit
 from bnsl_bayes.drift import lfo_curve, scored_errors, slope_discrepancy
+from validation.drift_cv import GRID
 
 X = np.geomspace(10.0, 1e4, 20)
 CURVES = {
@@ -42,14 +44,6 @@ def curve(name: str) -> bb.Curve:
         mu = np.asarray(bb.bnsl(X, **truth))
     rng = np.random.default_rng(key)
     return bb.Curve.from_arrays(X, mu * np.exp(0.01 * rng.standard_normal(X.size)), name=name)
-
-
-def gls(err: np.ndarray, cov: np.ndarray, dist: np.ndarray) -> tuple[float, float]:
-    """Generalized least-squares slope and its variance, ``d'C^-1 e / d'C^-1 d`` and
-    ``1 / d'C^-1 d``."""
-    solved = np.linalg.solve(cov, np.column_stack([dist, err]))
-    a = float(dist @ solved[:, 0])
-    return float(dist @ solved[:, 1]) / a, 1.0 / a
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -70,16 +64,16 @@ def main(argv: list[str] | None = None) -> dict:
             refit = bb.fit(cut, seed=seed, sampler=SAMPLER, check=False)
             err, cov, dist = scored_errors(refit.draws(), fit.spec.form, fit.space, c, x_cut)
             row = {"seed": seed, "refit_max_r_hat": refit.diagnostics()["max_r_hat"]}
-            for method, estimate in (("wls", slope_discrepancy), ("gls", gls)):
-                delta, v = estimate(err, cov, dist)
-                row[f"{method}_z"] = delta / np.sqrt(v)
+            for s in GRID:
+                delta, v = slope_discrepancy(err, cov, dist, shrink=s)
+                row[f"z_{s:g}"] = delta / np.sqrt(v)
             rows.append(row)
-            print(f"{name} seed {seed}: WLS z {row['wls_z']:+.2f}, GLS z {row['gls_z']:+.2f}",
-                  file=sys.stderr, flush=True)
+            print(f"{name} seed {seed}: z " + ", ".join(
+                f"{row[f'z_{s:g}']:+.2f} (s {s:g})" for s in GRID), file=sys.stderr, flush=True)
         result[name] = {
             "refits": rows,
-            **{f"{m}_z_range": [min(r[f"{m}_z"] for r in rows), max(r[f"{m}_z"] for r in rows)]
-               for m in ("wls", "gls")},
+            "z_range": {f"{s:g}": [min(r[f"z_{s:g}"] for r in rows),
+                                   max(r[f"z_{s:g}"] for r in rows)] for s in GRID},
         }
     emit(result, args.json)
     return result

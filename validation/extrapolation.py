@@ -20,8 +20,8 @@ points, 3 held out). Methods, each fitted on the fit points only:
   bands where the law strayed within the data.
 - ``bayes_drift_gls`` (``--drift-gls``, with ``--drift``): the same refits, the slope error
   estimated by generalized least squares (the full inverse covariance as weights,
-  :func:`validation.drift_stability.gls`; the package's estimate before ``9d30046``) instead of
-  the package's weighted least squares, so the two estimates are scored on the same draws.
+  ``slope_discrepancy(..., shrink=0)``; the package's estimate before ``9d30046``) instead of
+  the package's default, so the two estimates are scored on the same draws.
 
 Per curve: RMSLE of the point prediction on the held-out points (``sqrt(mean((log yhat -
 log y)^2))``, the paper's metric), coverage of the central 50% and 90% predictive bands, the mean
@@ -58,6 +58,7 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,6 @@ from bnsl_bayes.calibrate import lfo_refits
 from bnsl_bayes.drift import Drift, apply_drift, scored_errors, slope_discrepancy
 from bnsl_bayes.loo import loo_table
 from bnsl_bayes.scoring import held_out_windows, noise_ratio, rmsle, window_means
-from validation.drift_stability import gls
 from validation.point_fit import (
     BASELINES,
     point_fit_baseline,
@@ -78,7 +78,8 @@ from validation.point_fit import (
     predict_baseline,
 )
 
-__all__ = ["load_curves", "main", "run", "score_bayes", "score_point"]
+__all__ = ["held_out_mlpd", "held_out_predictive", "load_curves", "main", "run", "score_bayes",
+           "score_point"]
 
 DOMAINS = ("IC", "LM", "BB", "NMT")
 POINT_METHODS = ("bnsl_point", *BASELINES)
@@ -123,6 +124,41 @@ def _logmeanexp(a: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.squeeze(m, axis) + np.log(np.mean(np.exp(a - m), axis=axis))
 
 
+def held_out_predictive(fit: bb.Fit, drift: Drift | None = None
+                        ) -> tuple[np.ndarray, np.ndarray, Any, np.random.Generator]:
+    """Mean-curve and new-point draws at a fit's held-out x, as :func:`score_bayes` scores them.
+
+    Returns ``mu`` and ``y_new``, shape ``(S, k)`` (a new point with the held-out point's seeds
+    per draw), ``law(xs)`` (the mean curve at any x, with the drift past the last fit point)
+    and the generator that drew ``y_new``, to draw more from the same stream.
+    """
+    c = fit.curve
+    d = fit.draws()
+    x_last = float(c.x[c.fit_mask].max())
+
+    def law(xs: np.ndarray) -> np.ndarray:               # (S, k) mean curve
+        mu = curve_draws(d, xs)
+        return mu if drift is None else apply_drift(mu, xs, x_last, drift, fit.space, fit.seed)
+
+    mu = law(c.x[c.held_out])
+    rng = np.random.default_rng([fit.seed, 7])
+    return mu, predictive_draws(mu, d["sigma"], fit.space, c.seeds[c.held_out], rng), law, rng
+
+
+def held_out_mlpd(fit: bb.Fit, mu: np.ndarray) -> float:
+    """Mean log predictive density (of y) of a fit's held-out points, given the mean-curve
+    draws ``mu`` there (:func:`held_out_predictive`)."""
+    c = fit.curve
+    y, n = c.y[c.held_out], c.seeds[c.held_out]
+    sd = fit.draws()["sigma"][:, None] / np.sqrt(n)[None, :]
+    if fit.space == "log":
+        with np.errstate(all="ignore"):
+            lp = _log_normal_density(y[None, :], np.log(mu), sd)
+    else:
+        lp = -0.5 * ((y[None, :] - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
+    return float(np.mean(_logmeanexp(lp, axis=0)))
+
+
 def score_bayes(fit: bb.Fit, drift: Drift | None = None) -> dict[str, Any]:
     """Held-out scores of a Bayesian fit: RMSLE of the median, coverage, mlpd and diagnostics.
 
@@ -131,18 +167,10 @@ def score_bayes(fit: bb.Fit, drift: Drift | None = None) -> dict[str, Any]:
     does with ``drift=``.
     """
     c = fit.curve
-    h = c.held_out
-    x, y, n = c.x[h], c.y[h], c.seeds[h]
+    x, y = c.x[c.held_out], c.y[c.held_out]
     d = fit.draws()
     x_last = float(c.x[c.fit_mask].max())
-
-    def law(xs: np.ndarray) -> np.ndarray:               # (S, k) mean curve
-        mu = curve_draws(d, xs)
-        return mu if drift is None else apply_drift(mu, xs, x_last, drift, fit.space, fit.seed)
-
-    mu = law(x)
-    rng = np.random.default_rng([fit.seed, 7])
-    y_new = predictive_draws(mu, d["sigma"], fit.space, n, rng)
+    mu, y_new, law, rng = held_out_predictive(fit, drift)
     median = np.median(mu, axis=0)
     out: dict[str, Any] = {"rmsle": rmsle(median, y)}
     for p in (0.5, 0.9):
@@ -155,13 +183,7 @@ def score_bayes(fit: bb.Fit, drift: Drift | None = None) -> dict[str, Any]:
     yc_new = predictive_draws(law(xc), d["sigma"], fit.space, np.ones(xc.size), rng)
     lo, hi = np.quantile(yc_new, [0.05, 0.95], axis=0)
     out.update(windows=int(xc.size), windows_covered90=int(np.sum((lo <= yc) & (yc <= hi))))
-    sd = d["sigma"][:, None] / np.sqrt(n)[None, :]
-    if fit.space == "log":
-        with np.errstate(all="ignore"):
-            lp = _log_normal_density(y[None, :], np.log(mu), sd)
-    else:
-        lp = -0.5 * ((y[None, :] - mu) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
-    out["mlpd"] = float(np.mean(_logmeanexp(lp, axis=0)))
+    out["mlpd"] = held_out_mlpd(fit, mu)
     diag = fit.diagnostics()
     ac = fit.residual_autocorrelation()
     out.update(
@@ -323,7 +345,8 @@ def run(
         t0 = time.perf_counter()
         warm, keep = drift_budget if drift_budget is not None else (None, None)
         refits = lfo_refits(fits, warmup=warm, samples=keep)
-        estimates = [(slope_discrepancy, drifts), *([(gls, drifts_gls)] if drift_gls else [])]
+        estimates = [(slope_discrepancy, drifts),
+                     *([(partial(slope_discrepancy, shrink=0.0), drifts_gls)] if drift_gls else [])]
         for name, f, refit in zip(curves, fits, refits, strict=True):
             x_cut = float(refit.curve.x[refit.curve.fit_mask].max())
             err, cov, dist = scored_errors(refit.draws(), f.spec.form, f.space, f.curve, x_cut)

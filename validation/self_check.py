@@ -163,25 +163,24 @@ def check_nslpfn_held_out_summary() -> None:
                for c in info["curves"].values()), info
 
 
-def check_drift_stability_gls() -> None:
-    """drift_stability.gls: the closed form on a correlated covariance, and the package's WLS
-    where the covariance is diagonal (the two agree there)."""
-    from bnsl_bayes.drift import slope_discrepancy
-    from validation.drift_stability import gls
+def check_drift_cv_choice() -> None:
+    """drift_cv's grouped choice: each group gets the candidate best on the other groups'
+    curves (lowest mean MSCE, highest mean LL), and is scored with it."""
+    from validation.discrepancy_cv import choose_by_group
 
-    dist = np.array([0.5, 1.0, 2.0])
-    cov = np.array([[1.0, 0.5, 0.2], [0.5, 2.0, 0.3], [0.2, 0.3, 1.5]])
-    err = np.array([0.1, -0.4, 0.9])
-    ci = np.linalg.inv(cov)
-    delta, v = gls(err, cov, dist)
-    assert _close(delta, (dist @ ci @ err) / (dist @ ci @ dist))
-    assert _close(v, 1 / (dist @ ci @ dist))
-    diag = np.diag([1.0, 2.0, 1.5])
-    for a, b in zip(gls(err, diag, dist), slope_discrepancy(err, diag, dist), strict=True):
-        assert _close(a, b), (a, b)
+    keys = ["LM/a", "LM/b", "NMT/a", "BB/a"]
+    # candidate 0 is best on LM, candidate 1 on NMT and BB
+    msce = [{"LM/a": 0.0, "LM/b": 0.0, "NMT/a": 0.5, "BB/a": 0.5},
+            {"LM/a": 0.3, "LM/b": 0.3, "NMT/a": 0.0, "BB/a": 0.0}]
+    table = [{k: {"msce": m[k], "ll": -m[k]} for k in keys} for m in msce]
+    for how in ("msce", "ll"):
+        held, chosen = choose_by_group(keys, ["s0", "s1"], table, how)
+        # without LM, candidate 1 wins; without NMT (or BB), LM's two curves favour candidate 0
+        assert chosen == {"LM": "s1", "NMT": "s0", "BB": "s0"}, chosen
+        assert held["LM/a"] is table[1]["LM/a"] and held["BB/a"] is table[0]["BB/a"], held
 
 
-CHEAP = (check_drift_budget_compare, check_drift_stability_gls, check_extrapolation_bad_option,
+CHEAP = (check_drift_budget_compare, check_drift_cv_choice, check_extrapolation_bad_option,
          check_prior_sensitivity_variants, check_discrepancy_cv_curvature,
          check_discrepancy_cv_mixture, check_nslpfn_held_out_summary)
 FITTING = (check_extrapolation_json,)
