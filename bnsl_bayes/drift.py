@@ -10,13 +10,16 @@ bands past the data. No held-out point is used.
    (by default the first 75% of their log-x range) and predict the remaining fit points.
 2. **Slope discrepancy** (:func:`slope_discrepancy`): model the errors there as a slope error
    of the law in log x, ``e_j = delta * (log x_j - log x_cut) + noise``, with the noise's
-   covariance from the refit's posterior (parameter uncertainty and the noise of the points);
-   ``delta_hat`` is the weighted least-squares estimate (each point weighted by the inverse of
-   its own variance) and ``v`` its variance when the law is right (``delta = 0``), the full
-   covariance included. Generalized least squares (the full inverse covariance as weights) is
-   not used: the refit's draws vary mostly along one direction, so their covariance is nearly
-   singular, and a law that strays has errors along its small-variance directions, which GLS
-   weights most and which flip the estimate's sign from one refit seed to the next.
+   covariance ``C`` from the refit's posterior (parameter uncertainty and the noise of the
+   points); ``delta_hat`` is the least-squares estimate weighted by ``W = 0.4 C + 0.6
+   diag(C)`` (:data:`SHRINK`) and ``v`` its variance when the law is right (``delta = 0``),
+   under the full ``C``. The weights lie between generalized least squares (``W = C``), which
+   covers held-out points of real curves best, and weighted least squares (``W = diag(C)``):
+   where the refit's posterior fans out along the very direction a law that strays takes (a
+   break the refit cannot see), GLS reads the errors as the law's own uncertainty and misses
+   it. Of the candidates that still detect such a drop at every refit seed tried (0.6 and 1
+   of ``validation.drift_cv``'s grid), grouped cross-validation across real curves chose 0.6
+   (docs/decisions.md).
 3. **Drift past the data** (:class:`Drift`): a new slope error of the same size acts past the
    last fit point. Its scale is the excess of the estimate over what the law's own uncertainty
    explains, ``scale = sqrt(max(0, delta_hat**2 - v))``, and each posterior draw gets
@@ -47,9 +50,9 @@ __all__ = ["Drift", "apply_drift", "lfo_curve", "scored_errors", "slope_discrepa
 #: Share of the fit points' log-x range the leave-future-out refit keeps by default.
 DEFAULT_CUT = 0.75
 
-#: Weight of the diagonal in the covariance that weights the scored points (1: weighted least
-#: squares; see :func:`slope_discrepancy`).
-SHRINK = 1.0
+#: Weight of the diagonal in the covariance that weights the scored points (0: generalized, 1:
+#: weighted least squares; see :func:`slope_discrepancy` and the module's docstring).
+SHRINK = 0.6
 
 
 def lfo_curve(curve: Curve, n_params: int, cut: float = DEFAULT_CUT) -> Curve:

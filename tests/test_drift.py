@@ -12,7 +12,7 @@ from budgets import FIT as FAST
 
 import bnsl_bayes as bb
 from bnsl_bayes.calibrate import lfo_refits
-from bnsl_bayes.drift import Drift, apply_drift, lfo_curve, slope_discrepancy
+from bnsl_bayes.drift import SHRINK, Drift, apply_drift, lfo_curve, slope_discrepancy
 
 X = np.geomspace(10.0, 1e4, 20)
 
@@ -37,17 +37,21 @@ def test_slope_discrepancy_exact():
     delta, v = slope_discrepancy(2.0 * dist, np.eye(3), dist)
     assert delta == pytest.approx(2.0, rel=1e-12)
     assert v == pytest.approx(1.0 / np.sum(dist**2), rel=1e-12)
-    # a correlated covariance: weights d_j / C_jj, and the variance of that estimate under C
+    # a correlated covariance, weighted least squares: weights d_j / C_jj, and the variance of
+    # that estimate under C
     cov = np.array([[1.0, 0.5, 0.2], [0.5, 2.0, 0.3], [0.2, 0.3, 1.5]])
     err = np.array([0.1, -0.4, 0.9])
     w = np.array([0.5 / 1.0, 1.0 / 2.0, 2.0 / 1.5])
-    delta, v = slope_discrepancy(err, cov, dist)
+    delta, v = slope_discrepancy(err, cov, dist, shrink=1.0)
     assert delta == pytest.approx((w @ err) / (w @ dist), rel=1e-12)
     assert v == pytest.approx((w @ cov @ w) / (w @ dist) ** 2, rel=1e-12)
-    # v is the estimate's variance under C: draws of the errors from N(0, C) agree
+    # v is the estimate's variance under C, whatever the weights: draws of the errors from
+    # N(0, C) agree
     draws = np.random.default_rng(1).multivariate_normal(np.zeros(3), cov, size=20_000)
-    slopes = np.array([slope_discrepancy(e, cov, dist)[0] for e in draws])
-    assert np.var(slopes) == pytest.approx(v, rel=0.05)
+    for shrink in (1.0, SHRINK):
+        v = slope_discrepancy(err, cov, dist, shrink=shrink)[1]
+        slopes = np.array([slope_discrepancy(e, cov, dist, shrink=shrink)[0] for e in draws])
+        assert np.var(slopes) == pytest.approx(v, rel=0.05)
 
 
 def test_slope_discrepancy_shrinkage_runs_from_gls_to_wls():
@@ -61,7 +65,7 @@ def test_slope_discrepancy_shrinkage_runs_from_gls_to_wls():
     assert v == pytest.approx(1.0 / (dist @ ci @ dist), rel=1e-10)
     # s = 1 is the weighted estimate; between, weights W^-1 d with W = (1 - s) C + s diag(C),
     # and the variance under the full C
-    assert slope_discrepancy(err, cov, dist, shrink=1.0) == slope_discrepancy(err, cov, dist)
+    assert slope_discrepancy(err, cov, dist, shrink=SHRINK) == slope_discrepancy(err, cov, dist)
     w = np.linalg.solve(0.7 * cov + 0.3 * np.diag(np.diag(cov)), dist)
     delta, v = slope_discrepancy(err, cov, dist, shrink=0.3)
     assert delta == pytest.approx((w @ err) / (w @ dist), rel=1e-10)

@@ -22,6 +22,7 @@ the choice by MSCE on all groups (the criterion of the slope error's scale,
 
     python -m validation drift_cv --save-fits DIR     # fits and refits the 93 curves, saves them
     python -m validation drift_cv --fits DIR --json FILE --markdown FILE
+    python -m validation drift_cv --fits DIR --grid 0.6,1     # a subset of the candidates
 """
 
 from __future__ import annotations
@@ -152,12 +153,25 @@ def markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _grid(text: str) -> tuple[float, ...]:
+    try:
+        grid = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected numbers separated by commas, "
+                                         f"e.g. 0,0.1,1") from None
+    if not grid or not all(0.0 <= s <= 1.0 for s in grid):
+        raise argparse.ArgumentTypeError(f"{text!r}: every shrinkage lies in [0, 1]")
+    return grid
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fits", metavar="DIR",
                         help="folder of fits and refits saved by --save-fits")
     parser.add_argument("--save-fits", metavar="DIR",
                         help="save the fits (DIR/NNN.nc) and refits (DIR/lfo/NNN.nc) it makes")
+    parser.add_argument("--grid", metavar="S,S,...", type=_grid, default=GRID,
+                        help=f"the candidates, each in [0, 1] (default {','.join(map(str, GRID))})")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument("--markdown", metavar="FILE", help="write the tables as Markdown")
     args = parser.parse_args(argv)
@@ -173,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error(f"{args.fits}: the refits' curves are not the fits'")
     else:
         keys, fits, refits = fit_and_refit(args.save_fits)
-    res = run(keys, fits, refits)
+    res = run(keys, fits, refits, args.grid)
     text = markdown(res)
     print(text)
     if args.json:
