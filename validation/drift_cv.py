@@ -16,9 +16,12 @@ Each candidate's bands past the data are scored on the held-out points with NSL-
 (coverage of the central 50-99% predictive intervals, 7 levels, per curve) and the mean log
 predictive density (LL). The groups are the 4 vision data sets (bird, c, cal, inet), LM, NMT,
 BB and 4-digit addition; for each group ``s`` is chosen on the other seven (lowest mean MSCE,
-or highest mean LL, over their curves) and the group is scored with it. The package's default is
-the choice by MSCE on all groups (the criterion of the slope error's scale,
-``validation.discrepancy_cv``); the tables report the held-out groups.
+or highest mean LL, over their curves) and the group is scored with it; the tables report the
+held-out groups. The package's default (``bnsl_bayes.drift.SHRINK``) is the choice by MSCE (the
+criterion of the slope error's scale, ``validation.discrepancy_cv``) among the candidates that
+detect the late break of ``validation.drift_stability`` at every refit seed (``--grid 0.6,1``):
+the weights nearest GLS score best on real curves but do not see that break
+(docs/decisions.md).
 
     python -m validation drift_cv --save-fits DIR     # fits and refits the 93 curves, saves them
     python -m validation drift_cv --fits DIR --json FILE --markdown FILE
