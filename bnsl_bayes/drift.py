@@ -279,8 +279,16 @@ class Drift:
         DataError
             No fit point past ``x_cut``, or no draw with a finite prediction there.
         """
-        err, cov, dist = scored_errors(draws, form, space, curve, x_cut, weights)
-        delta_hat, v = slope_discrepancy(err, cov, dist)
+        return cls.from_errors(*scored_errors(draws, form, space, curve, x_cut, weights),
+                               x_cut=x_cut, space=space)
+
+    @classmethod
+    def from_errors(cls, err: np.ndarray, cov: np.ndarray, dist: np.ndarray, *, x_cut: float,
+                    space: str, shrink: float = SHRINK) -> Drift:
+        """The drift from the scored errors of a refit (:func:`scored_errors`), its slope
+        estimated by :func:`slope_discrepancy` with ``shrink``; ``x_cut`` and ``space`` as in
+        :meth:`from_draws`."""
+        delta_hat, v = slope_discrepancy(err, cov, dist, shrink)
         return cls(delta_hat=delta_hat, v=v, x_cut=x_cut, scored=dist.size, space=space)
 
 

@@ -42,7 +42,7 @@ import numpy as np
 
 import bnsl_bayes as bb
 from bnsl_bayes.calibrate import lfo_refits
-from bnsl_bayes.drift import SHRINK, Drift, scored_errors, slope_discrepancy
+from bnsl_bayes.drift import SHRINK, Drift, scored_errors
 from bnsl_bayes.scoring import NSL_PFN_LEVELS
 from validation.discrepancy_cv import choose_by_group, group, load_fits, save_fits
 from validation.extrapolation import held_out_mlpd, held_out_predictive, load_curves
@@ -108,10 +108,9 @@ def run(keys: list[str], fits: list[bb.Fit], refits: list[bb.Fit],
     z: list[dict[str, float]] = [{} for _ in grid]
     for key, fit, refit in zip(keys, fits, refits, strict=True):
         x_cut = float(refit.curve.x[refit.curve.fit_mask].max())
-        err, cov, dist = scored_errors(refit.draws(), fit.spec.form, fit.space, fit.curve, x_cut)
+        errors = scored_errors(refit.draws(), fit.spec.form, fit.space, fit.curve, x_cut)
         for i, s in enumerate(grid):
-            delta, v = slope_discrepancy(err, cov, dist, shrink=s)
-            drift = Drift(delta_hat=delta, v=v, x_cut=x_cut, scored=dist.size, space=fit.space)
+            drift = Drift.from_errors(*errors, x_cut=x_cut, space=fit.space, shrink=s)
             table[i][key] = score(fit, drift)
             z[i][key] = drift.z
     out: dict[str, Any] = {

@@ -57,10 +57,10 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error(f"--seeds {args.seeds}: expected at least 1")
+    sampler = replace(SAMPLER, method=args.method)
     result: dict = {}
     for name in CURVES:
         c = curve(name)
-        sampler = replace(SAMPLER, method=args.method)
         fit = bb.fit(c, seed=0, sampler=sampler, check=False)
         cut = lfo_curve(c, fit.spec.n_law_params)
         x_cut = float(c.x[cut.fit_mask].max())

@@ -58,7 +58,6 @@ import sys
 import time
 import warnings
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +66,7 @@ import numpy as np
 import bnsl_bayes as bb
 from bnsl_bayes.bands import curve_draws, predictive_draws
 from bnsl_bayes.calibrate import lfo_refits
-from bnsl_bayes.drift import Drift, apply_drift, scored_errors, slope_discrepancy
+from bnsl_bayes.drift import SHRINK, Drift, apply_drift, scored_errors
 from bnsl_bayes.loo import loo_table
 from bnsl_bayes.scoring import held_out_windows, noise_ratio, rmsle, window_means
 from validation.point_fit import (
@@ -345,15 +344,13 @@ def run(
         t0 = time.perf_counter()
         warm, keep = drift_budget if drift_budget is not None else (None, None)
         refits = lfo_refits(fits, warmup=warm, samples=keep)
-        estimates = [(slope_discrepancy, drifts),
-                     *([(partial(slope_discrepancy, shrink=0.0), drifts_gls)] if drift_gls else [])]
+        # the package's shrinkage (what calibrate_drifts returns) and, with drift_gls, none
+        estimates = [(SHRINK, drifts), *([(0.0, drifts_gls)] if drift_gls else [])]
         for name, f, refit in zip(curves, fits, refits, strict=True):
             x_cut = float(refit.curve.x[refit.curve.fit_mask].max())
-            err, cov, dist = scored_errors(refit.draws(), f.spec.form, f.space, f.curve, x_cut)
-            for estimate, out in estimates:  # slope_discrepancy: what calibrate_drifts returns
-                delta, v = estimate(err, cov, dist)
-                out[name] = Drift(delta_hat=delta, v=v, x_cut=x_cut, scored=dist.size,
-                                  space=f.space)
+            errors = scored_errors(refit.draws(), f.spec.form, f.space, f.curve, x_cut)
+            for shrink, out in estimates:
+                out[name] = Drift.from_errors(*errors, x_cut=x_cut, space=f.space, shrink=shrink)
         time_drift = time.perf_counter() - t0
         say(f"bayes_drift: {len(curves)} leave-future-out refits in {time_drift:.1f} s")
     methods = ["bayes", *(["bayes_auto"] if auto else []), *(["bayes_drift"] if drift else []),
