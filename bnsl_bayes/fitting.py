@@ -175,9 +175,9 @@ def fit(
     sampler : SamplerConfig, optional
         Sampler settings (default ``SamplerConfig()``: NUTS, 4 chains x (1000 + 1000),
         target_accept 0.95, and where NUTS's diagnostics fail, tempered SMC with 4 runs of 250
-        particles, then two, four and eight such runs pooled per chain where Monte Carlo error can
-        explain the failure, kept where its diagnostics are better; ``method`` chooses, see
-        :class:`~bnsl_bayes.SamplerConfig`).
+        particles, then two, four, eight and sixteen such runs pooled per chain where Monte Carlo
+        error can explain the failure, kept where its diagnostics are better; ``method``
+        chooses, see :class:`~bnsl_bayes.SamplerConfig`).
     progress : bool
         Draw a progress bar of the iterations (chains x (warmup + samples)) on standard error
         while sampling.
@@ -540,14 +540,14 @@ def fit_curves(
 
 
 #: Runs pooled in each chain at the successive rungs of ``"auto"``'s SMC refits.
-POOLED_RUNS = (1, 2, 4, 8)
+POOLED_RUNS = (1, 2, 4, 8, 16)
 
 
 def particle_ladder(config: SamplerConfig) -> tuple[int, ...]:
     """The particles of each chain in ``"auto"``'s successive SMC refits: runs of a quarter of
-    ``config.particles``, then two, four and eight such runs pooled in each chain for the fits
-    that still fail (:data:`POOLED_RUNS`; the top is twice ``config.particles``, rounded down
-    to a multiple of 8).
+    ``config.particles``, then two, four, eight and sixteen such runs pooled in each chain for
+    the fits that still fail (:data:`POOLED_RUNS`; the top is four times ``config.particles``,
+    rounded down to a multiple of 16).
 
     Most fits that NUTS fails are awkward rather than multimodal, and a quarter of the
     particles passes there at a quarter of the cost; each further rung doubles the particles

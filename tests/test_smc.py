@@ -171,10 +171,10 @@ def test_jump_density_is_numpyros_mixture_density():
 
 def test_particle_ladder():
     # a quarter first where 4 runs of a quarter can reach the ESS the diagnostics ask for
-    # (then two, four and eight of them pooled per chain)
-    assert particle_ladder(bb.SamplerConfig()) == (250, 500, 1000, 2000)
-    assert particle_ladder(bb.SamplerConfig(particles=800)) == (200, 400, 800, 1600)
-    assert particle_ladder(bb.SamplerConfig(particles=1003)) == (250, 500, 1000, 2000)
+    # (then two, four, eight and sixteen of them pooled per chain)
+    assert particle_ladder(bb.SamplerConfig()) == (250, 500, 1000, 2000, 4000)
+    assert particle_ladder(bb.SamplerConfig(particles=800)) == (200, 400, 800, 1600, 3200)
+    assert particle_ladder(bb.SamplerConfig(particles=1003)) == (250, 500, 1000, 2000, 4000)
     assert particle_ladder(bb.SamplerConfig(particles=796)) == (796,)
     assert particle_ladder(bb.SamplerConfig(chains=2, particles=1000)) == (1000,)
 
@@ -248,7 +248,8 @@ def test_further_sets_of_runs_are_new_runs_of_the_same_posterior(smc_fit):
 
 def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
     # NUTS cannot pass in 30 draws; SMC runs 200 particles per run, then pools two, four and
-    # eight such runs per chain while the fit fails by no more than Monte Carlo error explains
+    # eight and sixteen such runs per chain while the fit fails by no more than Monte Carlo
+    # error explains
     config = bb.SamplerConfig(chains=4, warmup=10, samples=30, particles=800, smc_moves=3)
     curve = simulate(0, seeds=100.0)
     with warnings.catch_warnings():
@@ -257,13 +258,13 @@ def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
     attempts = json.loads(fit.data.attrs["smc_attempts"])
     assert attempts[0]["particles"] == 200 and attempts[0]["runs_pooled"] == 1
     expected = 1
-    while (expected < 4 and not passes(attempts[expected - 1])
+    while (expected < 5 and not passes(attempts[expected - 1])
            and attempts[expected - 1]["complete"]
-           and may_pass_with_more(attempts[expected - 1], 8.0 / 2 ** (expected - 1))):
+           and may_pass_with_more(attempts[expected - 1], 16.0 / 2 ** (expected - 1))):
         expected += 1  # (to the ladder's top)
     assert len(attempts) == expected
     assert [(a["particles"], a["runs_pooled"]) for a in attempts] == [
-        (200, 1), (400, 2), (800, 4), (1600, 8)][:expected]
+        (200, 1), (400, 2), (800, 4), (1600, 8), (3200, 16)][:expected]
     kept = [a for a in attempts if a["kept"]]
     if fit.data.attrs["sampling_method"] == "smc":
         assert len(kept) == 1
@@ -280,8 +281,8 @@ def test_auto_climbs_the_particle_ladder_and_records_each_attempt():
 
 
 def test_the_climb_runs_new_sets_for_the_climbing_curves_only(monkeypatch):
-    # curve 0 climbs to the top, curve 1 stops after the first rung: sets 1 to 7 run for
-    # curve 0 alone, at the first rung's padded length, and its fit pools all 8 sets
+    # curve 0 climbs to the top, curve 1 stops after the first rung: sets 1 to 15 run for
+    # curve 0 alone, at the first rung's padded length, and its fit pools all 16 sets
     config = bb.SamplerConfig(chains=4, warmup=10, samples=30, particles=800, smc_moves=3)
     seen = []
     real = bb.fitting.run_smc_batch
@@ -292,16 +293,16 @@ def test_the_climb_runs_new_sets_for_the_climbing_curves_only(monkeypatch):
         return real(spec, space, data, config, seeds, batch=batch, progress=progress,
                     length=length, pool=pool)
 
-    answers = iter([True, False, True, True])  # rung 0: curves 0, 1; rungs 1, 2: curve 0
+    answers = iter([True, False, True, True, True])  # rung 0: curves 0, 1; 1-3: curve 0
     monkeypatch.setattr(bb.fitting, "run_smc_batch", record)
     monkeypatch.setattr(bb.fitting, "passes", lambda diag: False)
     monkeypatch.setattr(bb.fitting, "may_pass_with_more", lambda *a: next(answers))
     curves = [simulate(0, seeds=100.0), simulate(1, seeds=100.0)]
     fits = bb.fit_many(curves, seed=3, sampler=config, check=False)
-    assert seen == [(0, 24, [3, 4]), *((k, 24, [3]) for k in range(1, 8))]
+    assert seen == [(0, 24, [3, 4]), *((k, 24, [3]) for k in range(1, 16))]
     climbed, stopped = (json.loads(f.data.attrs["smc_attempts"]) for f in fits)
-    assert [(a["particles"], a["runs_pooled"]) for a in climbed] == [(200, 1), (400, 2),
-                                                                       (800, 4), (1600, 8)]
+    assert [(a["particles"], a["runs_pooled"]) for a in climbed] == [
+        (200, 1), (400, 2), (800, 4), (1600, 8), (3200, 16)]
     assert [(a["particles"], a["runs_pooled"]) for a in stopped] == [(200, 1)]
 
 

@@ -104,14 +104,14 @@ class SamplerConfig:
         (:mod:`bnsl_bayes.sampling.smc`; ``chains`` independent runs of ``particles``
         particles, stored as chains of draws). ``"auto"`` (default): NUTS, then SMC for a fit
         whose NUTS diagnostics fail (chains that disagree, divergences, low ESS): runs of a
-        quarter of ``particles`` first, then two, four and eight such runs pooled in each chain
-        for the fits still failing by no more than Monte Carlo error could explain
+        quarter of ``particles`` first, then two, four, eight and sixteen such runs pooled in
+        each chain for the fits still failing by no more than Monte Carlo error could explain
         (``fitting.particle_ladder``, ``checks.may_pass_with_more``), keeping SMC's answer
         where its diagnostics are better; the fit's ``sampling_method`` attribute says which
         ran and ``smc_attempts`` what SMC tried.
     particles : int
         Particles of each SMC run (its draws); with ``"auto"``, four times the particles of
-        its runs (a chain pools up to eight of them; see ``fitting.particle_ladder``).
+        its runs (a chain pools up to sixteen of them; see ``fitting.particle_ladder``).
     smc_moves : int
         HMC moves of each particle at each SMC temperature.
     """
