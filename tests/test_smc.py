@@ -16,16 +16,20 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from budgets import FIT_SAMPLER
-from jax.flatten_util import ravel_pytree
-from numpyro.distributions.transforms import biject_to
 from scipy import stats
 from scipy.special import logsumexp
 
 import bnsl_bayes as bb
 from bnsl_bayes.checks import ladder_slack, may_pass_with_more, passes, sampling_messages
 from bnsl_bayes.fitting import particle_ladder, pooled, prepare, resolve_model
-from bnsl_bayes.sampling.nuts import padded_length, run_batched
-from bnsl_bayes.sampling.smc import COMPILE_COST, densities, padded_lengths, run_smc_batch
+from bnsl_bayes.sampling.nuts import run_batched
+from bnsl_bayes.sampling.smc import (
+    COMPILE_COST,
+    importance_log_evidence,
+    padded_lengths,
+    particle_log_joint,
+    run_smc_batch,
+)
 
 TRUTH = {"a": 0.3, "b": 6.0, "c0": 0.2, "c": [0.6], "d": [300.0], "f": [0.2]}
 X = np.geomspace(10.0, 1e4, 20)
@@ -111,26 +115,23 @@ def test_smc_log_evidence_matches_importance_sampling():
     sampling from a Student-t fitted to the particles (unbiased whatever the proposal)."""
     spec = resolve_model(1, None)
     space, _, mdata = prepare(simulate(5, seeds=10.0), spec, None)
-    length = padded_length(mdata.n_points)
     (values, _, info), = run_smc_batch(spec, space, [mdata], EVIDENCE, [0])
-    parts = densities(spec, space, length)
-    latent = parts["latent"]
-    with jax.enable_x64(True):
-        data = jax.tree.map(jnp.asarray, mdata.padded(length))
-        z = {k: np.asarray(biject_to(latent[k]["fn"].support).inv(jnp.asarray(values[k])))
-             for k in latent}
-        flat = np.stack([np.asarray(ravel_pytree({k: v[c, i] for k, v in z.items()})[0])
-                         for c in range(EVIDENCE.chains) for i in range(EVIDENCE.particles)])
-        proposal = stats.multivariate_t(flat.mean(0), 2.0 * np.cov(flat.T), df=5, seed=0)
-        theta = proposal.rvs(40_000)
-        potential = parts["potential"](data)
-        log_joint = -np.asarray(jax.jit(jax.vmap(
-            lambda t: potential(parts["unravel"](t))))(jnp.asarray(theta)))
-    log_w = np.where(np.isfinite(log_joint), log_joint, -np.inf) - proposal.logpdf(theta)
-    log_z = logsumexp(log_w) - np.log(log_w.size)
-    ess = np.exp(2 * logsumexp(log_w) - logsumexp(2 * log_w))
+    flat, log_joint = particle_log_joint(spec, space, mdata, values)
+    assert flat.shape[0] == EVIDENCE.chains * EVIDENCE.particles
+    log_z, ess = importance_log_evidence(flat, log_joint, 40_000, seed=0)
     assert ess > 1000  # the check is itself precise (repeats agree within 0.01)
     assert abs(np.mean(info["log_evidence"]) - log_z) < 0.5, (info["log_evidence"], log_z)
+
+
+def test_importance_log_evidence_of_a_gaussian_is_its_normalizing_constant():
+    rng = np.random.default_rng(0)
+    mean, cov = np.array([1.0, -2.0, 0.5]), np.diag([0.5, 2.0, 1.0])
+    flat = rng.multivariate_normal(mean, cov, size=2000)
+    target = stats.multivariate_normal(mean, cov)
+    for seed in range(3):
+        log_z, ess = importance_log_evidence(flat, lambda t: 7.25 + target.logpdf(t), 50_000,
+                                             seed)
+        assert abs(log_z - 7.25) < 0.02 and ess > 10_000, (log_z, ess)
 
 
 def test_auto_falls_back_to_smc_where_nuts_fails():

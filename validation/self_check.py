@@ -180,9 +180,18 @@ def check_drift_cv_choice() -> None:
         assert held["LM/a"] is table[1]["LM/a"] and held["BB/a"] is table[0]["BB/a"], held
 
 
+def check_evidence_bad_option() -> None:
+    """evidence_check --draws 10 exits 2 with a message naming the option."""
+    from validation.evidence_check import main
+
+    said = _refused(main, ["--draws", "10"])
+    assert "--draws" in said, said
+
+
 CHEAP = (check_drift_budget_compare, check_drift_cv_choice, check_extrapolation_bad_option,
          check_prior_sensitivity_variants, check_discrepancy_cv_curvature,
-         check_discrepancy_cv_mixture, check_nslpfn_held_out_summary)
+         check_discrepancy_cv_mixture, check_nslpfn_held_out_summary,
+         check_evidence_bad_option)
 FITTING = (check_extrapolation_json,)
 
 

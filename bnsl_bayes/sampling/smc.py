@@ -64,6 +64,8 @@ from numpyro import distributions as dist
 from numpyro import handlers
 from numpyro.distributions.transforms import biject_to
 from numpyro.infer import Predictive
+from scipy import stats
+from scipy.special import logsumexp
 
 from ..data import NoiseSpace
 from ..forms import get_form
@@ -78,13 +80,14 @@ from .nuts import (
     dummy_data,
     laplace_covariance,
     local_modes,
+    padded_length,
     run_batched,
     start_maker,
     vectorize_chains,
 )
 
 __all__ = ["LIKELIHOOD_SITE", "MAX_STAGES", "TARGET_ESS", "densities", "padded_lengths",
-           "run_smc_batch"]
+           "importance_log_evidence", "particle_log_joint", "run_smc_batch"]
 
 #: The model's likelihood site (a factor): everything else is the prior.
 LIKELIHOOD_SITE = "y"
@@ -148,6 +151,68 @@ def densities(spec: ModelSpec, space: NoiseSpace, n_points: int) -> dict[str, An
     return {"potential": potential_gen, "prior_potential": prior_potential_gen,
             "postprocess": postprocess_gen, "latent": latent, "prior_model": prior_model,
             "unravel": ravel_pytree(example)[1]}
+
+
+def particle_log_joint(spec: ModelSpec, space: NoiseSpace, data: ModelData,
+                       values: dict[str, np.ndarray]
+                       ) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """SMC's particles as flat unconstrained vectors, and the log joint density there.
+
+    For checks of the log evidence against an independent estimate (importance sampling).
+
+    Parameters
+    ----------
+    spec, space, data
+        The model and the curve's data the runs sampled.
+    values : dict
+        The runs' standardized parameters (as :func:`run_smc_batch` gives them), arrays of
+        shape ``(runs, particles, ...)``.
+
+    Returns
+    -------
+    flat : ndarray
+        Shape ``(runs * particles, dims)``: every particle, run after run.
+    log_joint : callable
+        Flat unconstrained vectors ``(n, dims)`` to their log joint density ``(n,)`` (NaN
+        where the density is not finite), in float64.
+    """
+    length = padded_length(data.n_points)
+    parts = densities(spec, space, length)
+    latent, unravel = parts["latent"], parts["unravel"]
+    with jax.enable_x64(True):
+        z = {k: np.asarray(biject_to(latent[k]["fn"].support).inv(jnp.asarray(values[k])))
+             for k in latent}
+        runs, particles = next(iter(z.values())).shape[:2]
+        flat = np.stack([np.asarray(ravel_pytree({k: v[c, i] for k, v in z.items()})[0])
+                         for c in range(runs) for i in range(particles)])
+        potential = parts["potential"](jax.tree.map(jnp.asarray, data.padded(length)))
+        minus = jax.jit(jax.vmap(lambda t: potential(unravel(t))))
+
+    def log_joint(theta: np.ndarray) -> np.ndarray:
+        with jax.enable_x64(True):
+            return -np.asarray(minus(jnp.asarray(theta)))
+
+    return flat, log_joint
+
+
+def importance_log_evidence(flat: np.ndarray, log_joint: Callable[[np.ndarray], np.ndarray],
+                            draws: int, seed: int) -> tuple[float, float]:
+    """Log evidence by importance sampling from a Student-t (5 dof, twice the covariance)
+    fitted to ``flat`` (as :func:`particle_log_joint` gives it): unbiased in the evidence
+    whatever the proposal, and independent of the tempering.
+
+    Returns
+    -------
+    log_evidence, ess : float
+        The estimate and the importance weights' effective sample size (a proposal that
+        covers the posterior gives thousands; a few means the estimate is not to be trusted).
+    """
+    proposal = stats.multivariate_t(flat.mean(0), 2.0 * np.cov(flat.T), df=5, seed=seed)
+    theta = proposal.rvs(draws)
+    log_p = log_joint(theta)
+    log_w = np.where(np.isfinite(log_p), log_p, -np.inf) - proposal.logpdf(theta)
+    ess = float(np.exp(2 * logsumexp(log_w) - logsumexp(2 * log_w)))
+    return float(logsumexp(log_w) - np.log(log_w.size)), ess
 
 
 def jump_log_density(mixture: dist.MixtureSameFamily, whiten: jax.Array, x: jax.Array
