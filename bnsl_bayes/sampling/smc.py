@@ -173,8 +173,8 @@ def particle_log_joint(spec: ModelSpec, space: NoiseSpace, data: ModelData,
     flat : ndarray
         Shape ``(runs * particles, dims)``: every particle, run after run.
     log_joint : callable
-        Flat unconstrained vectors ``(n, dims)`` to their log joint density ``(n,)`` (NaN
-        where the density is not finite), in float64.
+        Flat unconstrained vectors ``(n, dims)`` to their log joint density ``(n,)``, in
+        float64 (not finite where the density is not).
     """
     length = padded_length(data.n_points)
     parts = densities(spec, space, length)
