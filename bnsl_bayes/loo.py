@@ -31,6 +31,8 @@ With ``method="evidence"`` the ranking and the weights are those of the evidence
 eligible fits are those whose sampling passed and that have a log evidence (SMC reached
 temperature 1), ranked by it, and weighted by their posterior probabilities under equal prior
 probabilities of the forms (``exp(log_evidence)`` normalized). Pareto k then does not matter.
+An eligible fit whose runs spread more than ``EVIDENCE_SPREAD`` nats in log evidence gets a
+warning: a difference between forms smaller than that spread is Monte Carlo noise.
 """
 
 from __future__ import annotations
@@ -49,13 +51,18 @@ from scipy.special import logsumexp
 from .checks import ESS_MIN, R_HAT_MAX, passes
 from .result import Fit, SamplingWarning
 
-__all__ = ["COLUMNS", "K_THRESHOLD", "METHODS", "Comparison", "LOOWarning", "SelectionError",
-           "auto_choice", "loo_table"]
+__all__ = ["COLUMNS", "EVIDENCE_SPREAD", "K_THRESHOLD", "METHODS", "Comparison", "LOOWarning",
+           "SelectionError", "auto_choice", "loo_table"]
 
 #: How the fits may be weighted: ``arviz.compare``'s methods, and the log evidence.
 METHODS = ("stacking", "BB-pseudo-BMA", "pseudo-BMA", "evidence")
 #: Pareto k above which a point's PSIS-LOO estimate is unreliable (Vehtari et al. 2017/2024).
 K_THRESHOLD = 0.7
+#: Spread (largest minus smallest) of an SMC fit's runs' log evidence, in nats, above which
+#: ``method="evidence"`` warns that differences of log evidence below it are Monte Carlo
+#: noise. One nat: at a Bayes factor of e the forms' posterior odds are still close to even,
+#: so a spread above it can reverse a choice a reader would take as clear.
+EVIDENCE_SPREAD = 1.0
 #: Columns of the comparison table, in order.
 COLUMNS = ("rank", "elpd_loo", "se", "d_loo", "dse", "weight", "p_loo", "n_bad_k", "max_k",
            "breaks", "n_points", "divergences", "max_r_hat", "min_ess_bulk", "eligible",
@@ -323,6 +330,9 @@ def loo_table(
     eligible = [k for k in order if rows[k]["_group"] == top_group < 2]
     for k in fits:
         rows[k]["eligible"] = k in eligible
+    if by_evidence:
+        messages.extend(m for m in (_spread_message(name, k, run_log_evidence(fits[k]))
+                                    for k in eligible) if m)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -381,12 +391,32 @@ def log_evidence(fit: Fit) -> float:
     """``log p(y)`` of a fit sampled by tempered SMC (the log of the mean over its runs, of the
     standardized observations, so comparable between forms fitted to the same curve); NaN
     for a NUTS fit, which does not estimate it."""
-    info = json.loads(fit.data.attrs.get("smc", "null") or "null")
-    if not info or min(info["final_temperature"]) < 1.0:
+    ev = run_log_evidence(fit)
+    if ev is None:
         return math.nan
     # each run's estimate of p(y) is unbiased, its log is not: average the evidence itself
-    ev = np.asarray(info["log_evidence"], dtype=float)
     return float(logsumexp(ev) - math.log(ev.size))
+
+
+def run_log_evidence(fit: Fit) -> np.ndarray | None:
+    """Each SMC run's log evidence (pooled runs included); None for a NUTS fit or one whose
+    runs stopped short of the posterior."""
+    info = json.loads(fit.data.attrs.get("smc", "null") or "null")
+    if not info or min(info["final_temperature"]) < 1.0:
+        return None
+    return np.asarray(info["log_evidence"], dtype=float)
+
+
+def _spread_message(name: str, model: str, ev: np.ndarray | None) -> str | None:
+    """The warning that a fit's runs disagree on its log evidence by more than
+    :data:`EVIDENCE_SPREAD` nats, or None."""
+    if ev is None or np.ptp(ev) <= EVIDENCE_SPREAD:
+        return None
+    return (f"{name or 'curve'}: the {ev.size} SMC runs of {model} give log evidence "
+            f"{ev.min():.2f} to {ev.max():.2f}, a spread of {np.ptp(ev):.1f} nats: a "
+            f"difference of log evidence between forms smaller than that is Monte Carlo noise. "
+            f"Fix: more particles per run (SamplerConfig(method='smc', particles=4000); CLI "
+            f"--particles 4000), or rank by elpd_loo (method='loo').")
 
 
 def auto_choice(table: pd.DataFrame, curve_name: str = "") -> tuple[str | None, str | None]:

@@ -309,6 +309,32 @@ def test_evidence_ranks_and_weights_by_log_evidence(result, monkeypatch):
     assert loo_mod.auto_choice(table)[0] is None
 
 
+def test_evidence_warns_where_the_runs_spread(result, monkeypatch):
+    _with_diagnostics(monkeypatch, {0: GOOD, 1: GOOD})
+
+    def runs(fit, log_evidence):
+        monkeypatch.setitem(fit.data.attrs, "smc", json.dumps(
+            {"log_evidence": log_evidence, "final_temperature": [1.0] * len(log_evidence)}))
+
+    runs(result.fits["bnsl-0"], [10.0, 10.4, 9.9, 10.2])  # a spread of 0.5 nats: no warning
+    runs(result.fits["bnsl-1"], [8.0, 8.2, 11.5, 8.1])
+    table, _, messages = cmp_mod.loo_table(result.fits, method="evidence")
+    assert table.loc["bnsl-1", "log_evidence"] == pytest.approx(
+        math.log(np.mean(np.exp([8.0, 8.2, 11.5, 8.1]))), rel=1e-12)
+    spread = [m for m in messages if "Monte Carlo noise" in m]
+    assert len(spread) == 1 and "bnsl-1" in spread[0] and "8.00 to 11.50" in spread[0]
+    assert "3.5 nats" in spread[0] and "particles=4000" in spread[0]
+    # the same fits ranked by elpd_loo: no word on the evidence
+    _, _, messages = cmp_mod.loo_table(result.fits)
+    assert not any("Monte Carlo noise" in m for m in messages)
+    # a run short of temperature 1: no log evidence, so no spread to warn of
+    monkeypatch.setitem(result.fits["bnsl-1"].data.attrs, "smc", json.dumps(
+        {"log_evidence": [8.0, 11.5], "final_temperature": [1.0, 0.7]}))
+    table, _, messages = cmp_mod.loo_table(result.fits, method="evidence")
+    assert math.isnan(table.loc["bnsl-1", "log_evidence"])
+    assert not any("Monte Carlo noise" in m for m in messages)
+
+
 def test_auto_by_evidence_fits_every_form_by_smc(result, monkeypatch):
     seen = {}
 
