@@ -38,8 +38,9 @@ SMC = bb.SamplerConfig(method="smc", chains=2, particles=400, smc_moves=5)
 #: The package's SMC defaults, for the comparison with NUTS
 DEFAULT = bb.SamplerConfig(method="smc")
 #: 40 moves per temperature, for the log evidence: at the default 10 the particles lag behind
-#: each tempered target and the log evidence runs low by 0.3-0.5 (docs/validation.md)
-EVIDENCE = bb.SamplerConfig(method="smc", smc_moves=40)
+#: each tempered target and the log evidence runs low by 0.3-0.5 (docs/validation.md). Two
+#: runs: at 40 moves they agree within about 0.1, and the test costs half of four.
+EVIDENCE = bb.SamplerConfig(method="smc", chains=2, smc_moves=40)
 
 
 def simulate(key: int, seeds: float = 1.0) -> bb.Curve:
@@ -121,6 +122,22 @@ def test_smc_log_evidence_matches_importance_sampling():
     log_z, ess = importance_log_evidence(flat, log_joint, 40_000, seed=0)
     assert ess > 1000  # the check is itself precise (repeats agree within 0.01)
     assert abs(np.mean(info["log_evidence"]) - log_z) < 0.5, (info["log_evidence"], log_z)
+
+
+def test_default_log_evidence_on_four_digit_addition_is_not_lost_at_the_crossing():
+    """The bundled curve whose tempering crosses into a narrow mode (docs/validation.md, "Log
+    evidence"): with jumps centred on the modes alone its runs were 8-18 nats low. At the
+    defaults a typical run is within 1.5 nats of importance sampling (runs at seeds 0-3: the
+    median 0.4-1.0 below it; single runs up to 3.3 above, the estimate being heavy-tailed)."""
+    spec = resolve_model(1, None)
+    space, _, mdata = prepare(bb.datasets.load("four_digit_addition"), spec, None)
+    (values, _, info), = run_smc_batch(spec, space, [mdata], DEFAULT, [0])
+    # 100,000 draws: the posterior is narrower than the particles' Student-t by more than on
+    # the simulated curve, and 40,000 leave an ESS under 1000
+    log_z, ess = importance_log_evidence(*particle_log_joint(spec, space, mdata, values),
+                                         100_000, seed=0)
+    assert ess > 1000
+    assert abs(np.median(info["log_evidence"]) - log_z) < 1.5, (info["log_evidence"], log_z)
 
 
 def test_importance_log_evidence_of_a_gaussian_is_its_normalizing_constant():
