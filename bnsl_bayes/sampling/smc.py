@@ -264,8 +264,9 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
     def jump_proposal(key, data):
         """The local modes of the posterior that multi-start L-BFGS finds, as Student-t
         components (scale: the Laplace covariance) weighted half by each mode's Laplace mass
-        and half equally: ``(loc, scale_tril, whiten, log_weight)``, a failed mode of weight
-        0 (with no mode at all, every weight is 0 and the jumps come from the cloud alone)."""
+        and half equally: ``(loc, scale_tril, whiten, log_weight)``. A failed mode has
+        weight 0; where no mode at all is found every component sits at the search's centre
+        with unit scale, an uninformed but valid proposal beside the cloud's."""
         starts = jax.vmap(make_start)(jax.random.split(key, config.init_starts))
         fun, x, hess = local_modes(potential_gen(data), unravel, starts, vectorized)
         cov, finite = jax.vmap(laplace_covariance)(hess)
@@ -290,8 +291,7 @@ def _build(spec: ModelSpec, space: NoiseSpace, n_points: int, config: SamplerCon
             target."""
             k_hmc, k_jump, k_accept = jax.random.split(key, 3)
             state, info = hmc_step(k_hmc, state, logdensity_fn, **params)
-            # CLOUD_SHARE of the proposals from the cloud, the rest from the modes (all of
-            # them from the cloud where the search found no mode: the modes' weights are 0)
+            # CLOUD_SHARE of the proposals from the cloud, the rest from the modes
             logits = jnp.concatenate([mode_logits + math.log(1.0 - CLOUD_SHARE),
                                       jnp.full(1, math.log(CLOUD_SHARE))])
             mixture = dist.MixtureSameFamily(
