@@ -490,6 +490,16 @@ def test_help_defaults_are_the_apis():
     assert FIT_DEFAULTS == api
 
 
+def test_particles_help_names_the_top_of_autos_ladder(capsys):
+    """--particles' help says how many runs auto pools per chain at most (kept in the CLI
+    so --help needs no JAX): the top of fitting.POOLED_RUNS."""
+    from bnsl_bayes.fitting import POOLED_RUNS
+
+    assert main(["fit", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"up to {POOLED_RUNS[-1]} pooled per chain" in text
+
+
 # ---------------------------------------------------------------------------- import cost
 def _python(code: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("BNSL_BAYES_CPU_DEVICES", "XLA_FLAGS")}

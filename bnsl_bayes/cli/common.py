@@ -85,7 +85,7 @@ def _add_sampler_choice(g: Any) -> None:
                         "diagnostics fail (default: auto)")
     g.add_argument("--particles", type=int, metavar="N",
                    help="particles of each SMC run; with --sampler auto, runs of a quarter "
-                        "of N, up to 8 pooled per chain (default: 1000)")
+                        "of N, up to 16 pooled per chain (default: 1000)")
 
 
 def _warning_records(caught: Sequence[warnings.WarningMessage],
