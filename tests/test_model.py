@@ -18,6 +18,7 @@ import numpy as np
 import numpyro.distributions as dist
 import pytest
 from numpyro import handlers
+from numpyro.infer import Predictive
 from numpyro.infer.util import log_density
 from scipy import stats
 from scipy.integrate import quad
@@ -27,7 +28,14 @@ from bnsl_bayes import likelihood as likelihood_module
 from bnsl_bayes.data import Curve
 from bnsl_bayes.forms import base as model_module
 from bnsl_bayes.forms import coordinates
-from bnsl_bayes.forms.bnsl import bnsl_model, to_user_units
+from bnsl_bayes.forms.bnsl import (
+    END_SHARE_FLOOR,
+    END_SLOPE_SITE,
+    BNSLForm,
+    bnsl_model,
+    end_share,
+    to_user_units,
+)
 from bnsl_bayes.forms.coordinates import AsymptoteCoordinate, SortedIID
 from bnsl_bayes.standardize import ModelData, Scaling
 
@@ -396,3 +404,57 @@ def test_asymptote_coordinate_log_prob_is_base_times_jacobian():
         got = np.asarray(AsymptoteCoordinate(base).log_prob(jnp.asarray(w)))
     expected = stats.beta.logpdf(r, 2.0, 3.0) + np.log(drdw)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+# ---------------------------------------------------------------------------- SMC's coordinates
+@pytest.mark.parametrize("breaks", [1, 2, 3])
+@pytest.mark.parametrize("space", ["log", "linear"])
+def test_smc_coordinates_are_the_same_model(breaks, space):
+    """SMC samples each slope change as the part in effect at the last fit point,
+    h = s * end_share(v, g). At matching values (prior draws and hand-picked breaks far past
+    the data, down to end_share's floor) the mean curve is the same, and the log joint
+    differs from the default coordinates' by exactly the Jacobian -sum log end_share: the
+    same prior and posterior in other coordinates."""
+    spec = load_spec(f"bnsl-{breaks}")
+    x = np.geomspace(10.0, 1000.0, 8)
+    c = Curve.from_arrays(x, 2.0 * x**-0.3 * (1.0 + 0.01 * np.sin(x)), seeds=np.full(8, 3))
+    data = ModelData.from_curve(c, Scaling.from_curve(c, space))
+    latent, _ = _draws(breaks, space)
+    n = len(latent["level"])
+    smc_model = functools.partial(BNSLForm().model, smc=True)
+    checked_floor = False
+    with jax.enable_x64(True):
+        for i in range(n):
+            p = {k: jnp.asarray(v[i]) for k, v in latent.items()}
+            k = end_share(p["break_location"], jnp.exp(p["log_sharpness"]), jnp)
+            q = {key: v for key, v in p.items() if key != "slope_change"}
+            q[END_SLOPE_SITE] = p["slope_change"] * k
+            ld, tr = log_density(bnsl_model, (data, spec, space), {}, p)
+            ld_smc, tr_smc = log_density(smc_model, (data, spec, space), {}, q)
+            np.testing.assert_allclose(float(ld_smc), float(ld) - float(jnp.sum(jnp.log(k))),
+                                       rtol=1e-10, atol=1e-8)
+            np.testing.assert_allclose(np.asarray(tr_smc["slope_change"]["value"]),
+                                       np.asarray(p["slope_change"]), rtol=1e-12)
+            checked_floor |= bool(jnp.min(k) < 2 * END_SHARE_FLOOR)
+    assert checked_floor  # a hand-picked break sits where only the floor is left
+
+
+def test_smc_model_draws_the_slope_change_from_its_prior():
+    """Ancestral draws of the SMC coordinates give the slope change its own prior (the scaled
+    prior of h, unscaled), independent of the break's location: a KS test against the spec's
+    Student-t."""
+    spec = load_spec("bnsl-1")
+    z = np.zeros_like(U)
+    data = ModelData(u=U, obs=z, sqrt_seeds=np.ones_like(U), std2=z, std_dof=z)
+    prior = handlers.block(functools.partial(BNSLForm().model, smc=True), hide=["y"])
+    with jax.enable_x64(True):
+        out = Predictive(prior, num_samples=4000, return_sites=["slope_change",
+                                                                "break_location"])(
+            jax.random.key(0), data, spec, "log")
+    s = np.asarray(out["slope_change"])[:, 0]
+    v = np.asarray(out["break_location"])[:, 0]
+    p = dict(spec.prior("slope_change").params)
+    assert stats.kstest(s, stats.t(p["df"], p["loc"], p["scale"]).cdf).pvalue > 0.01
+    # the same above and below the median location (h's scale depends on it, s's does not)
+    far = v > np.median(v)
+    assert stats.ks_2samp(s[far], s[~far]).pvalue > 0.01

@@ -82,11 +82,19 @@ class Form:
         return len(self.params)
 
     # -------------------------------------------------------------------- model
-    def model(self, data: ModelData, spec: PriorSource, space: NoiseSpace) -> None:
-        """NumPyro model of one curve on the standardized scale."""
-        mean = self.mean(data, spec, space)
+    def model(self, data: ModelData, spec: PriorSource, space: NoiseSpace, *,
+              smc: bool = False) -> None:
+        """NumPyro model of one curve on the standardized scale; with ``smc``, in the
+        coordinates tempered SMC samples (:meth:`smc_mean`)."""
+        mean = (self.smc_mean if smc else self.mean)(data, spec, space)
         alpha, beta = noise_prior(spec)
         factor("y", marginal_log_likelihood(data.obs - mean, data, alpha, beta))
+
+    def smc_mean(self, data: ModelData, spec: PriorSource, space: NoiseSpace):
+        """:meth:`mean` in the latent coordinates tempered SMC moves in: the same prior and
+        posterior of the law, sampled through other sites where that suits SMC better
+        (the same sites unless a form says otherwise)."""
+        return self.mean(data, spec, space)
 
     def mean(self, data: ModelData, spec: PriorSource, space: NoiseSpace):
         """Sample the form's sites; return the mean curve at ``data.u`` (log y' or y')."""

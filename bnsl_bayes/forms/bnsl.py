@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import numpyro
+import numpyro.distributions as dist
 from jax import nn
 
 from ..data import NoiseSpace
@@ -39,7 +40,8 @@ from .base import (
 )
 from .coordinates import AsymptoteCoordinate, SortedIID, log_odds, odds
 
-__all__ = ["BNSLForm", "bnsl_mean", "bnsl_model", "standardized_log_power", "to_user_units"]
+__all__ = ["END_SHARE_FLOOR", "END_SLOPE_SITE", "BNSLForm", "bnsl_mean", "bnsl_model", "end_share",
+           "standardized_log_power", "to_user_units"]
 
 
 def standardized_log_power(u, level_log_p1, s0, s, v, g):
@@ -50,12 +52,50 @@ def standardized_log_power(u, level_log_p1, s0, s, v, g):
     return bnsl_log_power(u, log_b, s0, s, v, g)
 
 
-def bnsl_mean(data: ModelData, spec: PriorSource, space: NoiseSpace):
-    """Sample the BNSL's sites; return its mean curve at ``data.u`` (log y' or y')."""
+#: Floor of :func:`end_share`: the scale of the end coordinate stays above this fraction of
+#: the slope change's own where a break lies so far past the data that none of it shows.
+END_SHARE_FLOOR = float(np.exp(-20.0))
+#: The latent site of the end coordinate (``end_slopes=True`` in :func:`bnsl_mean`).
+END_SLOPE_SITE = "end_slope_change"
+
+
+def end_share(v, g, xp=np):
+    """The share of each break's slope change in effect at the last fit point,
+    ``sigmoid((1 - v) / g)`` (the derivative of ``g softplus((u - v) / g)`` at ``u = 1``), plus
+    :data:`END_SHARE_FLOOR`. ``xp``: ``numpy`` or ``jax.numpy``."""
+    return xp.exp(-xp.logaddexp(0.0, (v - 1.0) / g)) + END_SHARE_FLOOR
+
+
+def bnsl_mean(data: ModelData, spec: PriorSource, space: NoiseSpace, *,
+              end_slopes: bool = False):
+    """Sample the BNSL's sites; return its mean curve at ``data.u`` (log y' or y').
+
+    With ``end_slopes``, each slope change is sampled as the part of it in effect at the last
+    fit point, ``h = s * end_share(v, g)`` (site :data:`END_SLOPE_SITE`, after the break's
+    location and sharpness; ``slope_change`` is then recorded as a deterministic site). For
+    a given break, ``h`` is ``s`` scaled, so its prior is the slope change's prior scaled the
+    same way and the model's prior and posterior are those of the default coordinates. Where
+    precise data show only the start of a break past the last point, they pin ``h`` and the
+    break's sharpness while ``s`` and the location trade off along a curved ridge
+    (``s ~ h exp((v - 1) / g)``); in ``h`` that ridge is straight. Tempered SMC moves along it
+    in these coordinates; NUTS keeps the default ones, where a weakly informed break past
+    the data would make ``h``'s scale a funnel.
+    """
     n = spec.breaks
     level = sample_site(spec, "level")
     s0 = sample_site(spec, "slope0")
-    if n > 0:
+    if n > 0 and end_slopes:
+        v = numpyro.sample("break_location", SortedIID(spec.prior("break_location").build(), n))
+        log_g = numpyro.sample(
+            "log_sharpness", spec.prior("log_sharpness").build().expand([n]).to_event(1)
+        )
+        g = jnp.exp(log_g)
+        k = end_share(v, g, jnp)
+        h = numpyro.sample(END_SLOPE_SITE, dist.TransformedDistribution(
+            spec.prior("slope_change").build().expand([n]),
+            dist.transforms.AffineTransform(0.0, k)).to_event(1))
+        s = numpyro.deterministic("slope_change", h / k)
+    elif n > 0:
         s = numpyro.sample(
             "slope_change", spec.prior("slope_change").build().expand([n]).to_event(1)
         )
@@ -146,6 +186,9 @@ class BNSLForm(Form):
 
     def mean(self, data: ModelData, spec: PriorSource, space: NoiseSpace):
         return bnsl_mean(data, spec, space)
+
+    def smc_mean(self, data: ModelData, spec: PriorSource, space: NoiseSpace):
+        return bnsl_mean(data, spec, space, end_slopes=True)
 
     def user_params(self, values, scaling, spec):
         return to_user_units(values, scaling, spec.breaks)

@@ -40,6 +40,7 @@ from numpyro.infer.util import initialize_model
 
 from ..data import NoiseSpace
 from ..forms import get_form
+from ..forms.bnsl import END_SLOPE_SITE
 from ..spec import ModelSpec
 from ..standardize import ModelData
 from .progress import Bar
@@ -162,6 +163,8 @@ def _centre(spec: ModelSpec, site: str, space: NoiseSpace) -> np.ndarray:
         return np.array(np.log(np.expm1(1.0 * 10.0)) / 10.0)
     if site == "break_location":
         return np.arange(1, n + 1) / (n + 1.0)
+    if site == END_SLOPE_SITE:  # SMC's coordinate: the slope change scaled by at most 1
+        site = "slope_change"
     prior = spec.prior(site)
     params = dict(prior.params)
     if prior.support == "unit":

@@ -151,7 +151,7 @@ def densities(spec: ModelSpec, space: NoiseSpace, n_points: int) -> dict[str, An
         model without its likelihood; ``unravel``: flat vector to latent dict.
     """
     form = get_form(spec.form)
-    model = partial(form.model, spec=spec, space=space)
+    model = partial(form.model, spec=spec, space=space, smc=True)
     prior_model = handlers.block(model, hide=[LIKELIHOOD_SITE])
     dummy = dummy_data(form, n_points)
     _, potential_gen, postprocess_gen, trace = _model_functions(model, dummy)
