@@ -43,6 +43,11 @@ by the last temperature's weights; the later ones, at equal weights, keep every 
 once), so the draws are those of the posterior itself. Both phases run through one loop, so
 the move's program is compiled once.
 
+The particles live in the form's SMC coordinates (``Form.smc_mean``): for the BNSL each
+slope change is sampled as the part of it in effect at the last fit point
+(:func:`bnsl_bayes.forms.bnsl.end_share`), which straightens the thin ridge that precise data leave
+where a break lies past the data; the prior and the posterior are those NUTS samples.
+
 The HMC moves are Metropolis-corrected, so a divergent trajectory is a rejected proposal, not
 a region left unexplored as in NUTS: the ``diverging`` statistic of an SMC fit is all False.
 """
