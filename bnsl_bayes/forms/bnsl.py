@@ -66,6 +66,15 @@ def end_share(v, g, xp=np):
     return xp.exp(-xp.logaddexp(0.0, (v - 1.0) / g)) + END_SHARE_FLOOR
 
 
+def _break_sites(spec: PriorSource, n: int):
+    """Sample the ``n`` ordered break locations and the log sharpnesses; return ``(v, g)``."""
+    v = numpyro.sample("break_location", SortedIID(spec.prior("break_location").build(), n))
+    log_g = numpyro.sample(
+        "log_sharpness", spec.prior("log_sharpness").build().expand([n]).to_event(1)
+    )
+    return v, jnp.exp(log_g)
+
+
 def bnsl_mean(data: ModelData, spec: PriorSource, space: NoiseSpace, *,
               end_slopes: bool = False):
     """Sample the BNSL's sites; return its mean curve at ``data.u`` (log y' or y').
@@ -85,11 +94,7 @@ def bnsl_mean(data: ModelData, spec: PriorSource, space: NoiseSpace, *,
     level = sample_site(spec, "level")
     s0 = sample_site(spec, "slope0")
     if n > 0 and end_slopes:
-        v = numpyro.sample("break_location", SortedIID(spec.prior("break_location").build(), n))
-        log_g = numpyro.sample(
-            "log_sharpness", spec.prior("log_sharpness").build().expand([n]).to_event(1)
-        )
-        g = jnp.exp(log_g)
+        v, g = _break_sites(spec, n)
         k = end_share(v, g, jnp)
         h = numpyro.sample(END_SLOPE_SITE, dist.TransformedDistribution(
             spec.prior("slope_change").build().expand([n]),
@@ -99,11 +104,7 @@ def bnsl_mean(data: ModelData, spec: PriorSource, space: NoiseSpace, *,
         s = numpyro.sample(
             "slope_change", spec.prior("slope_change").build().expand([n]).to_event(1)
         )
-        v = numpyro.sample("break_location", SortedIID(spec.prior("break_location").build(), n))
-        log_g = numpyro.sample(
-            "log_sharpness", spec.prior("log_sharpness").build().expand([n]).to_event(1)
-        )
-        g = jnp.exp(log_g)
+        v, g = _break_sites(spec, n)
     else:
         s = v = g = jnp.zeros((0,))
     # The floor is computed after the power term, in this order, as the draws of a fixed seed
